@@ -1,0 +1,29 @@
+//! Shared pieces of the *Async Rust* companion workspace.
+//!
+//! Every chapter crate uses a little of this crate, so that its own code can stay about the
+//! chapter's lesson:
+//!
+//! | module | what | used by |
+//! |---|---|---|
+//! | [`demo`] | the runner behind every chapter's `main.rs`, and the argument helpers | every chapter |
+//! | [`CounterFuture`] | the hand-written future of chapters 2 and 3 | ch02, ch03, ch05, ch09 |
+//! | [`timeline`] | spans recorded from any thread, drawn as an ASCII Gantt chart | most chapters |
+//! | `http` (feature `http`) | a loopback HTTP/1.1 server with routes, delays and counters | ch01, ch04, ch09 |
+//! | `client` (feature `client`) | the one place reqwest clients are built | ch01, ch09 |
+//!
+//! The default build uses nothing but the standard library: chapter 10 builds an HTTP server on std
+//! alone and still shares the runner. The HTTP pieces sit behind cargo features because speaking
+//! HTTP well is hyper's and reqwest's job, not something to hand-write here.
+#![warn(missing_docs)]
+
+pub mod counter;
+pub mod demo;
+pub mod timeline;
+
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "http")]
+pub mod http;
+
+pub use counter::CounterFuture;
+pub use timeline::Timeline;
