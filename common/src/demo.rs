@@ -108,10 +108,21 @@ impl fmt::Debug for Demo {
 /// `chapter` names the binary in banners and messages (`"ch01"`).
 pub fn run_chapter(chapter: &str, demos: &[Demo]) -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let code = dispatch(chapter, demos, argv, &mut stdout.lock(), &mut stderr.lock());
-    ExitCode::from(code)
+    ExitCode::from(dispatch_to_std(chapter, demos, argv))
+}
+
+/// [`dispatch`] writing to the process's stdout and stderr.
+fn dispatch_to_std(chapter: &str, demos: &[Demo], argv: Vec<String>) -> u8 {
+    // Unlocked handles: each write takes the lock only for itself. Holding `stdout().lock()` for
+    // the whole dispatch would deadlock every demo that prints from a thread or a tokio worker
+    // while the main thread waits for it.
+    dispatch(
+        chapter,
+        demos,
+        argv,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    )
 }
 
 /// The whole dispatch, with the arguments and both output streams passed in so it can be tested.
@@ -489,6 +500,26 @@ mod tests {
         let (code, out, _) = run(&DEMOS[..2], &[]);
         assert_eq!(code, 0);
         assert!(out.contains("all 2 demos finished"), "{out}");
+    }
+
+    fn prints_from_another_thread(args: Args) -> DemoResult {
+        args.finish()?;
+        let worker = std::thread::spawn(|| println!("printed by a worker thread"));
+        worker.join().map_err(|_| "the worker panicked")?;
+        Ok(())
+    }
+
+    #[test]
+    fn demos_may_print_from_other_threads_while_main_waits() {
+        // Regression: the runner once held the stdout lock for the whole demo, and this deadlocked.
+        let demos = [Demo::new("threads", "Threads", prints_from_another_thread)];
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let code = dispatch_to_std("chXX", &demos, vec!["threads".into()]);
+            let _ = done.send(code);
+        });
+        let code = finished.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(code, Ok(0), "the demo deadlocked or failed");
     }
 
     #[test]
