@@ -1,0 +1,280 @@
+//! `sequential-requests`: four GETs awaited one after another (book section "What Is Async?").
+//!
+//! Writing `async` and `.await` does not by itself make anything concurrent. A Rust future is
+//! *lazy*: calling an async function only builds a value describing the work, and nothing is sent
+//! until something polls that value. So creating four request futures up front and then awaiting
+//! them one by one runs the four requests strictly in turn, each starting when the previous one has
+//! finished, and the total is about four times one request. This is the left half of the book's
+//! Figure 1-1.
+//!
+//! Run it with `cargo run -p ch01 -- sequential-requests [--url URL] [--delay-ms D]`. Without
+//! `--url` it starts the chapter's loopback server, whose `/posts/1` answers after D ms (default
+//! 100). You will see the four statuses, the total (a little over 4 × D) with its ratio to one
+//! delay, and a timeline chart with one row per request: four bars end to end, all drawn with the
+//! same letter because they all ran on the `main` thread.
+//!
+//! How we differ from the book: the book calls `reqwest::get` (spelt `request::get`) four times,
+//! building a new client for each; we build one client through `common::client::client_for`
+//! before the clock starts and share it. Each request also reads its body, and records a span so
+//! the chart can show when it really ran. This module also holds what `joined-requests` shares
+//! with it: [`timed_get`], [`Batch`] and [`print_report`].
+
+use std::time::{Duration, Instant};
+
+use common::demo::{Args, DemoResult};
+use common::timeline::{Timeline, format_duration};
+use reqwest::{Client, StatusCode};
+
+use crate::loopback::Target;
+use crate::single_request_timing::delay_arg;
+
+/// What a batch of four requests brought back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The status of `request 1` to `request 4`, in that order.
+    pub statuses: [StatusCode; 4],
+    /// From just before the first future was created until the last response was read.
+    pub total: Duration,
+}
+
+/// GETs `url` with `client`, reads the body and returns the status; the exchange is recorded in
+/// `timeline` as a span named `label`.
+///
+/// Like every `async fn`, calling this does nothing but build a future: the span opens, and the
+/// request leaves, only when that future is first polled (by `.await`, `join!`, or a spawned task).
+/// That is why the chart shows when each request *ran*, not when its future was made.
+pub async fn timed_get(
+    client: &Client,
+    url: &str,
+    label: &str,
+    timeline: &Timeline,
+) -> Result<StatusCode, reqwest::Error> {
+    let exchange = async {
+        let response = client.get(url).send().await?;
+        let status = response.status();
+        // Book: drops the response unread. Reading the body ends the exchange properly, and it
+        // lets the next request reuse the connection instead of opening a new one.
+        response.bytes().await?;
+        Ok(status)
+    };
+    timeline.time_async(label, exchange).await
+}
+
+/// The book's four awaits in a row: creates four request futures, then awaits them one by one.
+pub async fn sequential_requests(
+    client: &Client,
+    url: &str,
+    timeline: &Timeline,
+) -> Result<Batch, reqwest::Error> {
+    let start = Instant::now();
+
+    // Four futures now exist, and not one byte has been sent: a future does nothing until it is
+    // polled. (The book's prose suggests the requests start here; they do not.)
+    let first = timed_get(client, url, "request 1", timeline);
+    let second = timed_get(client, url, "request 2", timeline);
+    let third = timed_get(client, url, "request 3", timeline);
+    let fourth = timed_get(client, url, "request 4", timeline);
+
+    // Each `.await` polls one future to completion before the next line runs, so `second` is first
+    // polled, and its request sent, only once `first` has its whole response.
+    let first = first.await?;
+    let second = second.await?;
+    let third = third.await?;
+    let fourth = fourth.await?;
+
+    Ok(Batch {
+        statuses: [first, second, third, fourth],
+        total: start.elapsed(),
+    })
+}
+
+/// Prints what a batch demo found: one status line per request, the total and its ratio to one
+/// delay, then the timeline chart. `book` is a line recalling what the book measured.
+///
+/// Against our loopback server, "one delay" is the server's delay; against the reader's `--url`,
+/// where we do not know the latency, it is the average request of this batch.
+pub fn print_report(
+    target: &Target,
+    delay: Duration,
+    batch: &Batch,
+    timeline: &Timeline,
+    book: &str,
+) {
+    for (i, status) in batch.statuses.iter().enumerate() {
+        println!("request {}: {status}", i + 1);
+    }
+    let spans = timeline.spans();
+    let (unit, unit_name) = if target.server.is_some() {
+        (delay, "one server delay")
+    } else {
+        let busy: Duration = spans.iter().map(|s| s.duration()).sum();
+        (busy / spans.len().max(1) as u32, "one request on average")
+    };
+    let ratio = if unit.is_zero() {
+        String::from("n/a")
+    } else {
+        format!("{:.1}", batch.total.as_secs_f64() / unit.as_secs_f64())
+    };
+    println!(
+        "4 requests took {:.0} ms in total: {ratio} × {unit_name} ({})",
+        batch.total.as_secs_f64() * 1e3,
+        format_duration(unit)
+    );
+    println!("{book}");
+    println!();
+    print!("{}", timeline.render());
+}
+
+/// Runs the demo: `sequential-requests [--url URL] [--delay-ms D]`.
+pub fn run(mut args: Args) -> DemoResult {
+    let url = args.url()?;
+    let delay = delay_arg(&mut args)?;
+    args.finish()?;
+
+    let target = Target::new(url, delay)?;
+    let client = common::client::client_for(&target.url)?;
+    println!("{}", target.describe(delay));
+
+    let timeline = Timeline::new();
+    let batch = demo(&client, &target.url, &timeline)?;
+    print_report(
+        &target,
+        delay,
+        &batch,
+        &timeline,
+        "(the book: 656 ms for four requests of about 140 ms each)",
+    );
+    Ok(())
+}
+
+/// A single-threaded runtime: every request runs on the thread that calls this, `main`.
+#[tokio::main(flavor = "current_thread")]
+async fn demo(client: &Client, url: &str, timeline: &Timeline) -> Result<Batch, reqwest::Error> {
+    sequential_requests(client, url, timeline).await
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use common::http::{Reply, Server};
+    use common::timeline::current_thread_name;
+
+    use super::*;
+    use crate::loopback::{POST_JSON, POST_PATH};
+
+    /// A server like `loopback::post_server` that also notes when each request *arrived*: the
+    /// server's view of when a request really left the client, whatever the client's spans say.
+    pub(crate) fn recording_server(delay: Duration) -> (Server, Arc<Mutex<Vec<Instant>>>) {
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&arrivals);
+        let server = Server::builder()
+            .handler("GET", POST_PATH, move |_request| {
+                log.lock().unwrap().push(Instant::now());
+                Reply::json(POST_JSON).delay(delay)
+            })
+            .start()
+            .unwrap();
+        (server, arrivals)
+    }
+
+    #[tokio::test]
+    async fn four_awaits_in_a_row_take_four_delays_without_overlap() {
+        let delay = Duration::from_millis(100);
+        let target = Target::new(None, delay).unwrap();
+        let client = common::client::client_for(&target.url).unwrap();
+        let timeline = Timeline::new();
+
+        let batch = sequential_requests(&client, &target.url, &timeline)
+            .await
+            .unwrap();
+
+        assert_eq!(batch.statuses, [StatusCode::OK; 4]);
+        assert!(
+            batch.total >= 4 * delay,
+            "{:?} < 4 × {delay:?}",
+            batch.total
+        );
+        assert_eq!(target.request_count(), Some(4));
+
+        let spans = timeline.spans();
+        let labels: Vec<&str> = spans.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["request 1", "request 2", "request 3", "request 4"]);
+        for pair in spans.windows(2) {
+            assert!(
+                pair[0].end <= pair[1].start,
+                "{} must end before {} starts: {spans:?}",
+                pair[0].label,
+                pair[1].label
+            );
+        }
+        for span in &spans {
+            assert!(span.duration() >= delay, "{span:?}");
+            assert_eq!(
+                span.thread,
+                current_thread_name(),
+                "all on the test's thread"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_server_sees_each_request_only_after_the_previous_answer() {
+        let delay = Duration::from_millis(100);
+        let (server, arrivals) = recording_server(delay);
+        let url = server.url(POST_PATH);
+        let client = common::client::client_for(&url).unwrap();
+
+        sequential_requests(&client, &url, &Timeline::new())
+            .await
+            .unwrap();
+
+        let arrivals = arrivals.lock().unwrap().clone();
+        assert_eq!(arrivals.len(), 4);
+        for pair in arrivals.windows(2) {
+            // Request k+1 is sent after response k, which the server sent `delay` after k arrived.
+            assert!(pair[1] - pair[0] >= delay, "{arrivals:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_future_sends_nothing_until_it_is_awaited() {
+        let (server, _arrivals) = recording_server(Duration::ZERO);
+        let url = server.url(POST_PATH);
+        let client = common::client::client_for(&url).unwrap();
+        let timeline = Timeline::new();
+
+        let request = timed_get(&client, &url, "lazy", &timeline);
+        // Give an eager request every chance to go out: the runtime is idle for 50 ms.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            server.request_count(),
+            0,
+            "created, not polled: nothing sent"
+        );
+        assert!(timeline.spans().is_empty());
+
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
+        assert_eq!(server.request_count(), 1);
+        assert_eq!(timeline.spans().len(), 1);
+        assert!(
+            timeline.spans()[0].start >= Duration::from_millis(50),
+            "the span opens at the first poll, not at the call"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_request_is_an_error_not_a_panic() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}{POST_PATH}");
+        let client = common::client::client_for(&url).unwrap();
+        let err = sequential_requests(&client, &url, &Timeline::new())
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+    }
+}

@@ -1,0 +1,78 @@
+//! `fib-thread-timing` run as a reader runs it: `cargo run -p ch01 -- fib-thread-timing`.
+//!
+//! Only the binary can show what the demo's quiet panic hook does (the unit tests must not touch
+//! the process-wide hook): the thread that panics on purpose must not print a panic message on
+//! stderr, while its message still reaches stdout through `join`. The binary runs under a
+//! watchdog, so a hang fails the test instead of blocking `cargo test`.
+
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// Runs `ch01 <args>` and returns its output; kills it and fails if it takes over 20 s.
+fn run_ch01(args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_ch01"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("`ch01 {}` did not finish within 20 s", args.join(" "));
+        }
+    }
+}
+
+#[test]
+fn the_panicking_thread_reaches_stdout_through_join_and_stays_off_stderr() {
+    let output = run_ch01(&["fib-thread-timing", "--n", "20"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+
+    assert!(
+        stdout.starts_with("fibonacci(20) = 6765 alone on main: "),
+        "{stdout}"
+    );
+    for index in 0..4 {
+        assert!(
+            stdout.contains(&format!("  fib-{index} joined: Ok(6765)\n")),
+            "{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains(
+            "fib-panic joined: Err(payload); the payload downcasts to &str: \
+             \"fib-panic gave up before computing anything (on purpose)\""
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "the quiet hook let this through:\n{stderr}"
+    );
+}
+
+#[test]
+fn n_out_of_range_or_not_a_number_exits_2() {
+    for (bad, message) in [
+        ("94", "`--n 94` is out of range: expected 0..=93"),
+        ("abc", "`--n abc`"),
+    ] {
+        let output = run_ch01(&["fib-thread-timing", "--n", bad]);
+        assert_eq!(output.status.code(), Some(2), "--n {bad}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
