@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use common::demo::{Args, DemoResult};
 use common::timeline::format_duration;
 
-use crate::loopback::Target;
+use crate::loopback::{Target, delay_arg};
 
 /// The server delay when the reader gives none: long enough that process start-up does not hide
 /// the overlap.
@@ -181,9 +181,8 @@ pub fn run_script(
 /// Runs the demo: `four-processes-script [--url URL] [--delay-ms D]`.
 pub fn run(mut args: Args) -> DemoResult {
     let url = args.url()?;
-    let delay_ms = args.value_in("delay-ms", DEFAULT_DELAY_MS, 0..=10_000)?;
+    let delay = delay_arg(&mut args, DEFAULT_DELAY_MS)?;
     args.finish()?;
-    let delay = Duration::from_millis(delay_ms);
 
     let script = run_script_path();
     let program = std::env::current_exe()?;

@@ -25,9 +25,9 @@ use common::demo::{Args, DemoResult};
 use common::timeline::Timeline;
 use reqwest::Client;
 
-use crate::loopback::Target;
+use crate::loopback::{Target, delay_arg};
 use crate::sequential_requests::{Batch, print_report, timed_get};
-use crate::single_request_timing::delay_arg;
+use crate::single_request_timing::DEFAULT_DELAY_MS;
 
 /// The book's `tokio::join!` of four requests: all four are polled, and so sent, at once.
 pub async fn joined_requests(
@@ -55,7 +55,7 @@ pub async fn joined_requests(
 /// Runs the demo: `joined-requests [--url URL] [--delay-ms D]`.
 pub fn run(mut args: Args) -> DemoResult {
     let url = args.url()?;
-    let delay = delay_arg(&mut args)?;
+    let delay = delay_arg(&mut args, DEFAULT_DELAY_MS)?;
     args.finish()?;
 
     let target = Target::new(url, delay)?;

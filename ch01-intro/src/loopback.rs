@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use common::demo::{Args, UsageError};
 use common::http::{Reply, Server};
 
 /// The body of `/posts/1`: shaped like jsonplaceholder's posts (`userId`, `id`, `title`, `body`).
@@ -33,6 +34,24 @@ pub fn post_server(delay: Duration) -> std::io::Result<Server> {
             Reply::text("the server failed on purpose").status(500),
         )
         .start()
+}
+
+/// The longest server delay a demo accepts, so that every demo still finishes quickly.
+pub const MAX_DELAY_MS: u64 = 10_000;
+
+/// Reads `--delay-ms D` (default `default_ms`, at most [`MAX_DELAY_MS`]): how long the loopback
+/// server waits before answering, standing in for network latency.
+///
+/// ```
+/// use common::demo::Args;
+/// use std::time::Duration;
+/// let mut args = Args::from_iter(["--delay-ms", "250"]);
+/// assert_eq!(ch01::loopback::delay_arg(&mut args, 100).unwrap(), Duration::from_millis(250));
+/// assert!(ch01::loopback::delay_arg(&mut Args::from_iter(["--delay-ms", "abc"]), 100).is_err());
+/// ```
+pub fn delay_arg(args: &mut Args, default_ms: u64) -> Result<Duration, UsageError> {
+    let ms = args.value_in("delay-ms", default_ms, 0..=MAX_DELAY_MS)?;
+    Ok(Duration::from_millis(ms))
 }
 
 /// Where a request demo sends its requests: the reader's `--url`, or our own server.

@@ -25,8 +25,8 @@ use common::demo::{Args, DemoResult};
 use common::timeline::{Timeline, format_duration};
 use reqwest::{Client, StatusCode};
 
-use crate::loopback::Target;
-use crate::single_request_timing::delay_arg;
+use crate::loopback::{Target, delay_arg};
+use crate::single_request_timing::DEFAULT_DELAY_MS;
 
 /// What a batch of four requests brought back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +128,7 @@ pub fn print_report(
 /// Runs the demo: `sequential-requests [--url URL] [--delay-ms D]`.
 pub fn run(mut args: Args) -> DemoResult {
     let url = args.url()?;
-    let delay = delay_arg(&mut args)?;
+    let delay = delay_arg(&mut args, DEFAULT_DELAY_MS)?;
     args.finish()?;
 
     let target = Target::new(url, delay)?;

@@ -20,24 +20,14 @@
 
 use std::time::{Duration, Instant};
 
-use common::demo::{Args, DemoResult, UsageError};
+use common::demo::{Args, DemoResult};
 use common::timeline::format_duration;
 use reqwest::{Client, StatusCode};
 
-use crate::loopback::Target;
+use crate::loopback::{Target, delay_arg};
 
 /// How long our loopback server waits before answering (ms), unless `--delay-ms` says otherwise.
 pub const DEFAULT_DELAY_MS: u64 = 100;
-
-/// The largest `--delay-ms` the request demos accept (ten seconds): a demo must finish.
-pub const MAX_DELAY_MS: u64 = 10_000;
-
-/// Reads `--delay-ms D` (default [`DEFAULT_DELAY_MS`], at most [`MAX_DELAY_MS`]): the delay of
-/// our loopback server. Shared by the three request demos of "What Is Async?".
-pub fn delay_arg(args: &mut Args) -> Result<Duration, UsageError> {
-    let ms = args.value_in("delay-ms", DEFAULT_DELAY_MS, 0..=MAX_DELAY_MS)?;
-    Ok(Duration::from_millis(ms))
-}
 
 /// What one timed request brought back.
 #[derive(Debug, Clone)]
@@ -79,7 +69,7 @@ pub fn post_id(body: &str) -> Option<u64> {
 /// Runs the demo: `single-request-timing [--url URL] [--delay-ms D]`.
 pub fn run(mut args: Args) -> DemoResult {
     let url = args.url()?;
-    let delay = delay_arg(&mut args)?;
+    let delay = delay_arg(&mut args, DEFAULT_DELAY_MS)?;
     args.finish()?;
 
     // The server (when we start one) runs on a thread of its own; it is made, and later dropped,
@@ -148,13 +138,22 @@ mod tests {
     #[test]
     fn delay_arg_has_a_default_a_range_and_rejects_garbage() {
         let mut args = Args::from_iter([]);
-        assert_eq!(delay_arg(&mut args).unwrap(), Duration::from_millis(100));
+        assert_eq!(
+            delay_arg(&mut args, DEFAULT_DELAY_MS).unwrap(),
+            Duration::from_millis(100)
+        );
         let mut args = Args::from_iter(["--delay-ms", "250"]);
-        assert_eq!(delay_arg(&mut args).unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            delay_arg(&mut args, DEFAULT_DELAY_MS).unwrap(),
+            Duration::from_millis(250)
+        );
         args.finish().unwrap();
         for bad in ["abc", "-1", "10001"] {
             let mut args = Args::from_iter(["--delay-ms", bad]);
-            assert!(delay_arg(&mut args).is_err(), "--delay-ms {bad}");
+            assert!(
+                delay_arg(&mut args, DEFAULT_DELAY_MS).is_err(),
+                "--delay-ms {bad}"
+            );
         }
     }
 

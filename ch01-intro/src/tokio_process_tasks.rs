@@ -23,12 +23,12 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::demo::{Args, DemoResult};
 use common::timeline::{Timeline, current_thread_name, format_duration};
 
-use crate::loopback::Target;
+use crate::loopback::{Target, delay_arg};
 use crate::spawn_process::{CHILD_DEMO, describe_exit};
 
 /// The server delay when the reader gives none.
@@ -158,9 +158,8 @@ fn print_completion(run: &ChildRun) {
 /// Runs the demo: `tokio-process-tasks [--url URL] [--delay-ms D]`.
 pub fn run(mut args: Args) -> DemoResult {
     let url = args.url()?;
-    let delay_ms = args.value_in("delay-ms", DEFAULT_DELAY_MS, 0..=10_000)?;
+    let delay = delay_arg(&mut args, DEFAULT_DELAY_MS)?;
     args.finish()?;
-    let delay = Duration::from_millis(delay_ms);
 
     let program = std::env::current_exe()?;
     // The server runs on a thread of its own: start it (and later drop it) outside the runtime.

@@ -5,33 +5,9 @@
 //! thread. It runs the real binary (`CARGO_BIN_EXE_ch01`) under a watchdog, so a deadlock fails
 //! the test after a few seconds instead of hanging `cargo test`.
 
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+mod support;
 
-/// Runs `ch01 <args>` and returns its output; kills it and fails if it takes over 20 s.
-fn run_ch01(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_ch01"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("`ch01 {}` did not finish within 20 s", args.join(" "));
-        }
-    }
-}
+use support::run_ch01;
 
 #[test]
 fn the_demo_prints_the_alternating_lines_then_the_summary() {

@@ -1,13 +1,9 @@
 //! `fetch-and-login` run as a reader runs it: the login line reaches the terminal before the
 //! fetched data, and a server that is not httpbin-like gives a clean error.
 
-use std::process::{Command, Output};
+mod support;
 
-const CH01: &str = env!("CARGO_BIN_EXE_ch01");
-
-fn ch01(args: &[&str]) -> Output {
-    Command::new(CH01).args(args).output().unwrap()
-}
+use support::run_ch01 as ch01;
 
 #[test]
 fn the_login_line_is_printed_before_the_fetched_data() {

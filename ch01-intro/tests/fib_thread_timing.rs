@@ -5,33 +5,9 @@
 //! stderr, while its message still reaches stdout through `join`. The binary runs under a
 //! watchdog, so a hang fails the test instead of blocking `cargo test`.
 
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+mod support;
 
-/// Runs `ch01 <args>` and returns its output; kills it and fails if it takes over 20 s.
-fn run_ch01(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_ch01"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("`ch01 {}` did not finish within 20 s", args.join(" "));
-        }
-    }
-}
+use support::run_ch01;
 
 #[test]
 fn the_panicking_thread_reaches_stdout_through_join_and_stays_off_stderr() {

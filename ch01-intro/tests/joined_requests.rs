@@ -1,13 +1,9 @@
 //! `joined-requests` run as a reader runs it: the `ch01` binary's chart shows four overlapping
 //! bars, all on the `main` thread (the demo's runtime has no other).
 
-use std::process::{Command, Output};
+mod support;
 
-const CH01: &str = env!("CARGO_BIN_EXE_ch01");
-
-fn ch01(args: &[&str]) -> Output {
-    Command::new(CH01).args(args).output().unwrap()
-}
+use support::run_ch01 as ch01;
 
 #[test]
 fn the_demo_draws_four_overlapping_bars_on_the_main_thread() {

@@ -1,13 +1,9 @@
 //! `sequential-requests` run as a reader runs it: the `ch01` binary prints four statuses and a
 //! chart whose bars all ran on `main`.
 
-use std::process::{Command, Output};
+mod support;
 
-const CH01: &str = env!("CARGO_BIN_EXE_ch01");
-
-fn ch01(args: &[&str]) -> Output {
-    Command::new(CH01).args(args).output().unwrap()
-}
+use support::run_ch01 as ch01;
 
 #[test]
 fn the_demo_draws_four_bars_on_the_main_thread() {

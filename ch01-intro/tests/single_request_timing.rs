@@ -1,12 +1,8 @@
 //! `single-request-timing` run as a reader runs it: the `ch01` binary, its output and exit codes.
 
-use std::process::{Command, Output};
+mod support;
 
-const CH01: &str = env!("CARGO_BIN_EXE_ch01");
-
-fn ch01(args: &[&str]) -> Output {
-    Command::new(CH01).args(args).output().unwrap()
-}
+use support::run_ch01 as ch01;
 
 #[test]
 fn the_demo_prints_the_status_and_a_time_of_at_least_the_delay() {
