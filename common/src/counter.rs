@@ -51,6 +51,13 @@ pub struct CounterFuture {
 
 impl CounterFuture {
     /// A counter that completes on its `target`-th poll, without delay.
+    ///
+    /// ```
+    /// use common::CounterFuture;
+    /// let counter = CounterFuture::new(5);
+    /// assert_eq!((counter.count, counter.target), (0, 5));
+    /// assert_eq!(CounterFuture::default(), CounterFuture::new(3));
+    /// ```
     pub const fn new(target: u32) -> Self {
         CounterFuture {
             count: 0,

@@ -46,10 +46,30 @@ use std::str::FromStr;
 /// What a demo returns: `Ok(())`, or any error, which the runner prints on stderr (exit code 1).
 ///
 /// Return a [`UsageError`] for a bad argument: the runner then also prints the usage and exits
-/// with 2.
+/// with 2. Any other error type converts with `?` or `.into()`:
+///
+/// ```
+/// use common::demo::DemoResult;
+/// fn parse_port(text: &str) -> DemoResult {
+///     let port: u16 = text.parse()?; // a ParseIntError becomes the boxed error
+///     println!("port {port}");
+///     Ok(())
+/// }
+/// assert!(parse_port("8080").is_ok());
+/// assert_eq!(parse_port("http").unwrap_err().to_string(), "invalid digit found in string");
+/// ```
 pub type DemoResult = Result<(), Box<dyn Error + Send + Sync>>;
 
 /// One row of a chapter's table of demos.
+///
+/// ```
+/// use common::demo::{Args, Demo};
+/// const DEMOS: &[Demo] = &[
+///     Demo::new("first", "Section One", |_args: Args| Ok(())),
+///     Demo::new("second", "Section Two", |_args: Args| Ok(())).with_usage("[--n N]"),
+/// ];
+/// assert_eq!(DEMOS[1].section, "Section Two");
+/// ```
 #[derive(Clone, Copy)]
 pub struct Demo {
     /// What a reader types after `--`, e.g. `joined-requests`. Its module is the id with
@@ -105,7 +125,17 @@ impl fmt::Debug for Demo {
 
 /// Runs a chapter binary: reads `std::env::args()` and dispatches as the module docs describe.
 ///
-/// `chapter` names the binary in banners and messages (`"ch01"`).
+/// `chapter` names the binary in banners and messages (`"ch01"`). A chapter's whole `main.rs`:
+///
+/// ```no_run
+/// use common::demo::{Args, Demo, run_chapter};
+/// fn main() -> std::process::ExitCode {
+///     run_chapter("ch00", &[Demo::new("hello", "Preface", |_args: Args| Ok(()))])
+/// }
+/// ```
+///
+/// (`no_run`: run from a doctest it would read the doctest's own arguments; [`dispatch`] is the
+/// same code with the arguments and streams passed in, and its example runs.)
 pub fn run_chapter(chapter: &str, demos: &[Demo]) -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     ExitCode::from(dispatch_to_std(chapter, demos, argv))
@@ -238,6 +268,19 @@ fn help(chapter: &str, demos: &[Demo]) -> String {
 }
 
 /// A bad command-line argument: the runner prints it with the demo's usage and exits with 2.
+///
+/// ```
+/// use common::demo::{Args, DemoResult, UsageError};
+/// fn demo(mut args: Args) -> DemoResult {
+///     if args.flag("both")? && args.flag("neither")? {
+///         return Err(UsageError("`--both` and `--neither` exclude each other".into()).into());
+///     }
+///     args.finish()?;
+///     Ok(())
+/// }
+/// let err = demo(Args::from_iter(["--both", "--neither"])).unwrap_err();
+/// assert!(err.is::<UsageError>()); // the runner exits with 2 for this one
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError(pub String);
 
@@ -274,6 +317,12 @@ pub struct Args {
 
 impl Args {
     /// Wraps the raw arguments.
+    ///
+    /// ```
+    /// use common::demo::Args;
+    /// let args = Args::new(vec!["--n".to_string(), "3".to_string()]);
+    /// assert!(args.finish().is_err()); // nothing took `--n 3`
+    /// ```
     pub fn new(args: impl IntoIterator<Item = String>) -> Self {
         Args {
             rest: args.into_iter().collect(),
@@ -281,12 +330,25 @@ impl Args {
     }
 
     /// Wraps string slices: handy in tests and doc examples.
+    ///
+    /// ```
+    /// use common::demo::Args;
+    /// assert!(Args::from_iter([]).finish().is_ok());
+    /// ```
     #[allow(clippy::should_implement_trait)] // an inherent name reads better at call sites
     pub fn from_iter<'a>(args: impl IntoIterator<Item = &'a str>) -> Self {
         Args::new(args.into_iter().map(String::from))
     }
 
     /// Takes the raw text of `--name value` or `--name=value`, if present.
+    ///
+    /// ```
+    /// use common::demo::Args;
+    /// let mut args = Args::from_iter(["--dir=/tmp/x", "--name", "ada"]);
+    /// assert_eq!(args.raw("dir").unwrap().as_deref(), Some("/tmp/x"));
+    /// assert_eq!(args.raw("name").unwrap().as_deref(), Some("ada"));
+    /// assert_eq!(args.raw("name").unwrap(), None); // taken already
+    /// ```
     pub fn raw(&mut self, name: &str) -> Result<Option<String>, UsageError> {
         let long = format!("--{name}");
         let prefix = format!("--{name}=");
@@ -308,6 +370,15 @@ impl Args {
     }
 
     /// Parses `--name value` into `T`, if present. A value that does not parse is an error.
+    ///
+    /// ```
+    /// use common::demo::Args;
+    /// let mut args = Args::from_iter(["--ratio", "0.5", "--n", "x"]);
+    /// assert_eq!(args.value::<f64>("ratio").unwrap(), Some(0.5));
+    /// assert_eq!(args.value::<u8>("missing").unwrap(), None);
+    /// let err = args.value::<u32>("n").unwrap_err();
+    /// assert_eq!(err.to_string(), "`--n x`: invalid digit found in string");
+    /// ```
     pub fn value<T>(&mut self, name: &str) -> Result<Option<T>, UsageError>
     where
         T: FromStr,
@@ -323,6 +394,13 @@ impl Args {
     }
 
     /// Like [`Args::value`], with a default for when the option is absent.
+    ///
+    /// ```
+    /// use common::demo::Args;
+    /// let mut args = Args::from_iter(["--delay-ms", "250"]);
+    /// assert_eq!(args.value_or("delay-ms", 100u64).unwrap(), 250);
+    /// assert_eq!(args.value_or("count", 50usize).unwrap(), 50);
+    /// ```
     pub fn value_or<T>(&mut self, name: &str, default: T) -> Result<T, UsageError>
     where
         T: FromStr,
@@ -362,6 +440,14 @@ impl Args {
     }
 
     /// Takes the flag `--name`; `true` if it was there. `--name=value` is an error.
+    ///
+    /// ```
+    /// use common::demo::Args;
+    /// let mut args = Args::from_iter(["--quiet"]);
+    /// assert!(args.flag("quiet").unwrap());
+    /// assert!(!args.flag("verbose").unwrap());
+    /// assert!(Args::from_iter(["--quiet=yes"]).flag("quiet").is_err());
+    /// ```
     pub fn flag(&mut self, name: &str) -> Result<bool, UsageError> {
         let long = format!("--{name}");
         if let Some(i) = self.rest.iter().position(|a| *a == long) {
@@ -375,6 +461,13 @@ impl Args {
     }
 
     /// Takes `--url URL`, if present; it must start with `http://` or `https://`.
+    ///
+    /// ```
+    /// use common::demo::Args;
+    /// let mut args = Args::from_iter(["--url", "http://127.0.0.1:8000/posts/1"]);
+    /// assert_eq!(args.url().unwrap().as_deref(), Some("http://127.0.0.1:8000/posts/1"));
+    /// assert!(Args::from_iter(["--url", "localhost:8000"]).url().is_err());
+    /// ```
     pub fn url(&mut self) -> Result<Option<String>, UsageError> {
         match self.raw("url")? {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => Ok(Some(url)),
@@ -386,6 +479,13 @@ impl Args {
     }
 
     /// Ends parsing: an error if any argument was not taken by a getter.
+    ///
+    /// ```
+    /// use common::demo::Args;
+    /// let mut args = Args::from_iter(["--n", "3", "--typo", "4"]);
+    /// args.value_or("n", 1u32).unwrap();
+    /// assert_eq!(args.finish().unwrap_err().to_string(), "unexpected argument(s): --typo 4");
+    /// ```
     pub fn finish(self) -> Result<(), UsageError> {
         if self.rest.is_empty() {
             Ok(())

@@ -33,9 +33,25 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Default chart width in columns (the bars only; labels and margins come on top).
+///
+/// ```
+/// use common::timeline::{DEFAULT_WIDTH, Timeline};
+/// let timeline = Timeline::new();
+/// timeline.time("work", || ());
+/// assert_eq!(timeline.render(), timeline.render_width(DEFAULT_WIDTH));
+/// ```
 pub const DEFAULT_WIDTH: usize = 72;
 
 /// One recorded piece of work.
+///
+/// ```
+/// use common::timeline::Timeline;
+/// let timeline = Timeline::new();
+/// timeline.time("load", || std::thread::sleep(std::time::Duration::from_millis(2)));
+/// let span = &timeline.spans()[0];
+/// assert_eq!(span.label, "load");
+/// assert!(span.duration() >= std::time::Duration::from_millis(2));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
     /// The row it belongs to, e.g. `request 1`.
@@ -50,6 +66,18 @@ pub struct Span {
 
 impl Span {
     /// How long it lasted.
+    ///
+    /// ```
+    /// use common::timeline::Span;
+    /// use std::time::Duration;
+    /// let span = Span {
+    ///     label: "x".into(),
+    ///     thread: "main".into(),
+    ///     start: Duration::from_millis(5),
+    ///     end: Duration::from_millis(12),
+    /// };
+    /// assert_eq!(span.duration(), Duration::from_millis(7));
+    /// ```
     pub fn duration(&self) -> Duration {
         self.end.saturating_sub(self.start)
     }
@@ -140,6 +168,11 @@ impl std::fmt::Debug for Timeline {
 
 impl Timeline {
     /// A timeline on the real clock (`std::time::Instant`), starting now.
+    ///
+    /// ```
+    /// let timeline = common::Timeline::new();
+    /// assert!(timeline.spans().is_empty());
+    /// ```
     pub fn new() -> Self {
         Timeline::with_clock(Instant::now)
     }
@@ -176,6 +209,13 @@ impl Timeline {
     }
 
     /// Time since the timeline was created, on its clock.
+    ///
+    /// ```
+    /// let timeline = common::Timeline::new();
+    /// let before = timeline.now();
+    /// std::thread::sleep(std::time::Duration::from_millis(1));
+    /// assert!(timeline.now() > before);
+    /// ```
     pub fn now(&self) -> Duration {
         self.inner.now()
     }
@@ -183,6 +223,16 @@ impl Timeline {
     /// Starts a span on the current thread; it is recorded when the guard drops (or on
     /// [`SpanGuard::end`]). Its row is placed in the order spans *start*, so four requests started
     /// in order keep their order in the chart even if they finish in another.
+    ///
+    /// ```
+    /// let timeline = common::Timeline::new();
+    /// let first = timeline.span("first");
+    /// let second = timeline.span("second");
+    /// second.end(); // ends first…
+    /// drop(first);
+    /// let labels: Vec<String> = timeline.spans().into_iter().map(|s| s.label).collect();
+    /// assert_eq!(labels, ["first", "second"]); // …but is listed in start order
+    /// ```
     pub fn span(&self, label: impl Into<String>) -> SpanGuard {
         let start = self.inner.now();
         let span = Span {
@@ -201,6 +251,12 @@ impl Timeline {
     }
 
     /// Runs `work` on the current thread inside a span named `label` and returns its result.
+    ///
+    /// ```
+    /// let timeline = common::Timeline::new();
+    /// assert_eq!(timeline.time("sum", || (1..=10).sum::<u32>()), 55);
+    /// assert_eq!(timeline.spans()[0].label, "sum");
+    /// ```
     pub fn time<T>(&self, label: impl Into<String>, work: impl FnOnce() -> T) -> T {
         let _span = self.span(label);
         work()
@@ -226,6 +282,13 @@ impl Timeline {
     }
 
     /// Records a span measured elsewhere (times from [`Timeline::now`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let timeline = common::Timeline::new();
+    /// timeline.record("child 1", "worker-1", Duration::ZERO, Duration::from_millis(300));
+    /// assert_eq!(timeline.spans()[0].thread, "worker-1");
+    /// ```
     pub fn record(
         &self,
         label: impl Into<String>,
@@ -242,22 +305,55 @@ impl Timeline {
     }
 
     /// The finished spans, in the order they started (open spans are left out).
+    ///
+    /// ```
+    /// let timeline = common::Timeline::new();
+    /// let open = timeline.span("still running");
+    /// timeline.time("done", || ());
+    /// assert_eq!(timeline.spans().len(), 1);
+    /// drop(open);
+    /// assert_eq!(timeline.spans().len(), 2);
+    /// ```
     pub fn spans(&self) -> Vec<Span> {
         self.inner.slots().iter().flatten().cloned().collect()
     }
 
     /// The chart at the default width ([`DEFAULT_WIDTH`] columns).
+    ///
+    /// ```
+    /// let timeline = common::Timeline::new();
+    /// timeline.time("step", || ());
+    /// let chart = timeline.render();
+    /// assert!(chart.starts_with("step │"));
+    /// assert!(chart.contains("threads: A = "));
+    /// ```
     pub fn render(&self) -> String {
         render(&self.spans(), DEFAULT_WIDTH)
     }
 
     /// The chart with `width` columns for the bars.
+    ///
+    /// ```
+    /// let timeline = common::Timeline::new();
+    /// timeline.time("step", || ());
+    /// let first_row = timeline.render_width(20).lines().next().unwrap().to_string();
+    /// assert_eq!(first_row.split('│').nth(1).unwrap().chars().count(), 20);
+    /// ```
     pub fn render_width(&self, width: usize) -> String {
         render(&self.spans(), width)
     }
 }
 
 /// An open span; recorded when dropped.
+///
+/// ```
+/// let timeline = common::Timeline::new();
+/// {
+///     let _guard = timeline.span("scope");
+///     // … the work being timed …
+/// } // recorded here
+/// assert_eq!(timeline.spans()[0].label, "scope");
+/// ```
 #[must_use = "a span is recorded when its guard drops; dropping it at once records an empty span"]
 pub struct SpanGuard {
     timeline: Timeline,
@@ -267,6 +363,13 @@ pub struct SpanGuard {
 
 impl SpanGuard {
     /// Ends the span now (the same as dropping the guard).
+    ///
+    /// ```
+    /// let timeline = common::Timeline::new();
+    /// let guard = timeline.span("short");
+    /// guard.end();
+    /// assert_eq!(timeline.spans().len(), 1);
+    /// ```
     pub fn end(self) {}
 }
 
@@ -280,6 +383,14 @@ impl Drop for SpanGuard {
 }
 
 /// The current thread's name, or `thread-N` (its id) when it has none.
+///
+/// ```
+/// use common::timeline::current_thread_name;
+/// let named = std::thread::Builder::new().name("worker-1".into()).spawn(current_thread_name);
+/// assert_eq!(named.unwrap().join().unwrap(), "worker-1");
+/// let unnamed = std::thread::spawn(current_thread_name).join().unwrap();
+/// assert!(unnamed.starts_with("thread-"), "{unnamed}");
+/// ```
 pub fn current_thread_name() -> String {
     let thread = std::thread::current();
     match thread.name() {
