@@ -7,9 +7,10 @@
 //! |---|---|---|
 //! | [`demo`] | the runner behind every chapter's `main.rs`, and the argument helpers | every chapter |
 //! | [`CounterFuture`] | the hand-written future of chapters 2 and 3 | ch02, ch03, ch05, ch09 |
-//! | [`timeline`] | spans recorded from any thread, drawn as an ASCII Gantt chart | most chapters |
+//! | [`timeline`] | spans recorded from any thread, drawn as an ASCII Gantt chart; [`timeline::CountPolls`] | most chapters |
 //! | `http` (feature `http`) | a loopback HTTP/1.1 server with routes, delays and counters | ch01, ch04, ch09 |
 //! | `client` (feature `client`) | the one place reqwest clients are built | ch01, ch09 |
+//! | `testing` (feature `testing`) | run a chapter binary as a reader does, under a watchdog | chapter tests |
 //!
 //! The default build uses nothing but the standard library: chapter 10 builds an HTTP server on std
 //! alone and still shares the runner. The HTTP pieces sit behind cargo features because speaking
@@ -24,6 +25,8 @@ pub mod timeline;
 pub mod client;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use counter::CounterFuture;
 pub use timeline::Timeline;

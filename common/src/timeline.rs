@@ -29,7 +29,10 @@
 
 use std::fmt::Write as _;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Default chart width in columns (the bars only; labels and margins come on top).
@@ -379,6 +382,140 @@ impl Drop for SpanGuard {
             span.end = self.timeline.now().max(span.start);
             self.timeline.inner.slots()[self.index] = Some(span);
         }
+    }
+}
+
+/// A future wrapper that counts its polls and, if asked, records one span per poll.
+///
+/// Chapters 2, 3 and 5 ask "how many times was this polled, and where?": wrap the future, await
+/// the wrapper, read the count. With [`CountPolls::recording`] every poll also becomes a span in a
+/// timeline row, so a chart shows each poll on the thread that ran it (a task moving between
+/// workers shows as marks of different letters in one row).
+///
+/// The inner future is kept in a `Pin<Box<F>>`, so the wrapper is `Unpin` and needs no `unsafe`
+/// and no pin projection. [`CountPolls::counter`] hands out a [`PollCount`] that stays readable after
+/// the wrapper has been moved into a task or consumed by `.await`.
+///
+/// ```
+/// use common::timeline::{CountPolls, Timeline};
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll, Waker};
+///
+/// let timeline = Timeline::new();
+/// let mut counted = CountPolls::new(common::CounterFuture::new(3)).recording(&timeline, "counter");
+/// let polls = counted.counter();
+/// let mut cx = Context::from_waker(Waker::noop());
+/// while Pin::new(&mut counted).poll(&mut cx).is_pending() {}
+/// assert_eq!(polls.get(), 3);
+/// let spans = timeline.spans();
+/// assert_eq!(spans.len(), 3); // one span per poll, all in the row "counter"
+/// assert!(spans.iter().all(|s| s.label == "counter"));
+/// ```
+pub struct CountPolls<F> {
+    inner: Pin<Box<F>>,
+    polls: PollCount,
+    recording: Option<(Timeline, String)>,
+}
+
+/// A shared, readable count of polls, handed out by [`CountPolls::counter`].
+///
+/// ```
+/// use common::timeline::CountPolls;
+/// let counted = CountPolls::new(async { 1 });
+/// let polls = counted.counter();
+/// assert_eq!(polls.get(), 0); // nothing polls a future until it is awaited
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct PollCount(Arc<AtomicUsize>);
+
+impl PollCount {
+    /// The number of polls so far.
+    ///
+    /// ```
+    /// let count = common::timeline::PollCount::default();
+    /// assert_eq!(count.get(), 0);
+    /// ```
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl<F> CountPolls<F> {
+    /// Wraps `future`; nothing is recorded, only counted.
+    ///
+    /// ```
+    /// use common::timeline::CountPolls;
+    /// use std::task::{Context, Poll, Waker};
+    /// use std::future::Future;
+    /// let mut ready = CountPolls::new(std::future::ready('x'));
+    /// let poll = std::pin::Pin::new(&mut ready).poll(&mut Context::from_waker(Waker::noop()));
+    /// assert_eq!((poll, ready.polls()), (Poll::Ready('x'), 1));
+    /// ```
+    pub fn new(future: F) -> Self {
+        CountPolls {
+            inner: Box::pin(future),
+            polls: PollCount::default(),
+            recording: None,
+        }
+    }
+
+    /// Also records each poll as a span in row `row` of `timeline` (on the polling thread).
+    ///
+    /// ```
+    /// use common::timeline::{CountPolls, Timeline};
+    /// let timeline = Timeline::new();
+    /// let counted = CountPolls::new(async {}).recording(&timeline, "task 1");
+    /// assert_eq!(counted.polls(), 0);
+    /// ```
+    pub fn recording(mut self, timeline: &Timeline, row: impl Into<String>) -> Self {
+        self.recording = Some((timeline.clone(), row.into()));
+        self
+    }
+
+    /// Polls so far.
+    ///
+    /// ```
+    /// let counted = common::timeline::CountPolls::new(async {});
+    /// assert_eq!(counted.polls(), 0);
+    /// ```
+    pub fn polls(&self) -> usize {
+        self.polls.get()
+    }
+
+    /// A handle on the count that outlives the wrapper (for after `.await` or `spawn`).
+    ///
+    /// ```
+    /// use common::timeline::CountPolls;
+    /// let counted = CountPolls::new(async {});
+    /// let polls = counted.counter();
+    /// drop(counted);
+    /// assert_eq!(polls.get(), 0);
+    /// ```
+    pub fn counter(&self) -> PollCount {
+        self.polls.clone()
+    }
+}
+
+impl<F: Future> Future for CountPolls<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.0.fetch_add(1, Ordering::Relaxed);
+        let _span = self
+            .recording
+            .as_ref()
+            .map(|(timeline, row)| timeline.span(row.clone()));
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<F> std::fmt::Debug for CountPolls<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CountPolls")
+            .field("polls", &self.polls())
+            .field("row", &self.recording.as_ref().map(|(_, row)| row))
+            .finish()
     }
 }
 
