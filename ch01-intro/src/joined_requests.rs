@@ -17,7 +17,9 @@
 //! How we differ from the book: the book writes `let (_, _, _, _) = tokio::join!(…)` and so throws
 //! away the four results, errors included; we return the first error. The requests share one client
 //! built through `common::client::client_for` before the clock starts (the book's `reqwest::get`
-//! builds one per call), and [`timed_get`] records a span per request for the chart.
+//! builds one per call), and [`timed_get`] records a span per request for the chart. That timed
+//! GET, the [`Batch`] and the report are shared with `sequential-requests`, in
+//! [`requests`](crate::requests).
 
 use std::time::Instant;
 
@@ -25,9 +27,8 @@ use common::demo::{Args, DemoResult};
 use common::timeline::Timeline;
 use reqwest::Client;
 
-use crate::loopback::{Target, delay_arg};
-use crate::sequential_requests::{Batch, print_report, timed_get};
-use crate::single_request_timing::DEFAULT_DELAY_MS;
+use crate::loopback::{DEFAULT_DELAY_MS, Target, delay_arg};
+use crate::requests::{Batch, print_report, timed_get};
 
 /// The book's `tokio::join!` of four requests: all four are polled, and so sent, at once.
 pub async fn joined_requests(
@@ -94,8 +95,7 @@ mod tests {
     use reqwest::StatusCode;
 
     use super::*;
-    use crate::loopback::POST_PATH;
-    use crate::sequential_requests::tests::recording_server;
+    use crate::loopback::{POST_PATH, post_server};
 
     /// Long enough that four overlapping waits stand out from four sequential ones (4 × D) even on
     /// a busy two-core machine.
@@ -141,7 +141,7 @@ mod tests {
         // on the wire together. Each answer leaves `delay` after its request arrived, so if all
         // four arrived within `delay` of the first, none was waiting for another's answer.
         let delay = TEST_DELAY;
-        let (server, arrivals) = recording_server(delay);
+        let server = post_server(delay).unwrap();
         let url = server.url(POST_PATH);
         let client = common::client::client_for(&url).unwrap();
 
@@ -149,10 +149,9 @@ mod tests {
             .await
             .unwrap();
 
-        let arrivals = arrivals.lock().unwrap().clone();
+        let arrivals = server.arrivals(POST_PATH);
         assert_eq!(arrivals.len(), 4);
-        let first = *arrivals.iter().min().unwrap();
-        let last = *arrivals.iter().max().unwrap();
+        let (first, last) = (arrivals[0], arrivals[3]);
         assert!(last - first < delay, "{arrivals:?}");
     }
 }

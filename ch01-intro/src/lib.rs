@@ -4,8 +4,15 @@
 //! order of the book. Run them all with `cargo run -p ch01`, list them with
 //! `cargo run -p ch01 -- list`, or run one with `cargo run -p ch01 -- <id> [args…]`.
 //!
-//! Two modules are shared by several demos: [`fibonacci`] (the CPU-bound workload) and
-//! [`loopback`] (the local server that stands in for the book's internet APIs).
+//! A demo module uses another only for what that one teaches; the incidental pieces that several
+//! demos share are in helper modules, one step away from each demo:
+//!
+//! | helper | what | used by |
+//! |---|---|---|
+//! | [`fibonacci`] | the CPU-bound workload | `cpu-stress-threads`, `fib-thread-timing` |
+//! | [`loopback`] | the local server that stands in for the book's internet APIs | every request demo |
+//! | [`requests`] | a GET timed on the chart, the batch of four results and its report | `sequential-requests`, `joined-requests` |
+//! | [`child`] | the child's command line, and how to say how a process ended | `spawn-process`, `tokio-process-tasks` |
 //!
 //! | book section | demos |
 //! |---|---|
@@ -17,8 +24,10 @@
 //! | Improving HTTP Request Performance with Async | [`fetch_and_login`] |
 //! | Extra | [`spawn_cost_compare`] |
 
+pub mod child;
 pub mod fibonacci;
 pub mod loopback;
+pub mod requests;
 
 pub mod condvar_notify;
 pub mod connection_process;

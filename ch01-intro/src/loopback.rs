@@ -36,6 +36,11 @@ pub fn post_server(delay: Duration) -> std::io::Result<Server> {
         .start()
 }
 
+/// How long the server waits before answering (ms) in the request demos of "What Is Async?",
+/// unless `--delay-ms` says otherwise: long against a loopback round trip (well under a
+/// millisecond), short enough for the whole chapter to run in seconds.
+pub const DEFAULT_DELAY_MS: u64 = 100;
+
 /// The longest server delay a demo accepts, so that every demo still finishes quickly.
 pub const MAX_DELAY_MS: u64 = 10_000;
 

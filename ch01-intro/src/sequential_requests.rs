@@ -16,49 +16,17 @@
 //! How we differ from the book: the book calls `reqwest::get` (spelt `request::get`) four times,
 //! building a new client for each; we build one client through `common::client::client_for`
 //! before the clock starts and share it. Each request also reads its body, and records a span so
-//! the chart can show when it really ran. This module also holds what `joined-requests` shares
-//! with it: [`timed_get`], [`Batch`] and [`print_report`].
+//! the chart can show when it really ran. That timed GET, the [`Batch`] it fills and the report
+//! are shared with `joined-requests`, in [`requests`](crate::requests).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::demo::{Args, DemoResult};
-use common::timeline::{Timeline, format_duration};
-use reqwest::{Client, StatusCode};
+use common::timeline::Timeline;
+use reqwest::Client;
 
-use crate::loopback::{Target, delay_arg};
-use crate::single_request_timing::DEFAULT_DELAY_MS;
-
-/// What a batch of four requests brought back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    /// The status of `request 1` to `request 4`, in that order.
-    pub statuses: [StatusCode; 4],
-    /// From just before the first future was created until the last response was read.
-    pub total: Duration,
-}
-
-/// GETs `url` with `client`, reads the body and returns the status; the exchange is recorded in
-/// `timeline` as a span named `label`.
-///
-/// Like every `async fn`, calling this does nothing but build a future: the span opens, and the
-/// request leaves, only when that future is first polled (by `.await`, `join!`, or a spawned task).
-/// That is why the chart shows when each request *ran*, not when its future was made.
-pub async fn timed_get(
-    client: &Client,
-    url: &str,
-    label: &str,
-    timeline: &Timeline,
-) -> Result<StatusCode, reqwest::Error> {
-    let exchange = async {
-        let response = client.get(url).send().await?;
-        let status = response.status();
-        // Book: drops the response unread. Reading the body ends the exchange properly, and it
-        // lets the next request reuse the connection instead of opening a new one.
-        response.bytes().await?;
-        Ok(status)
-    };
-    timeline.time_async(label, exchange).await
-}
+use crate::loopback::{DEFAULT_DELAY_MS, Target, delay_arg};
+use crate::requests::{Batch, print_report, timed_get};
 
 /// The book's four awaits in a row: creates four request futures, then awaits them one by one.
 pub async fn sequential_requests(
@@ -86,43 +54,6 @@ pub async fn sequential_requests(
         statuses: [first, second, third, fourth],
         total: start.elapsed(),
     })
-}
-
-/// Prints what a batch demo found: one status line per request, the total and its ratio to one
-/// delay, then the timeline chart. `book` is a line recalling what the book measured.
-///
-/// Against our loopback server, "one delay" is the server's delay; against the reader's `--url`,
-/// where we do not know the latency, it is the average request of this batch.
-pub fn print_report(
-    target: &Target,
-    delay: Duration,
-    batch: &Batch,
-    timeline: &Timeline,
-    book: &str,
-) {
-    for (i, status) in batch.statuses.iter().enumerate() {
-        println!("request {}: {status}", i + 1);
-    }
-    let spans = timeline.spans();
-    let (unit, unit_name) = if target.server.is_some() {
-        (delay, "one server delay")
-    } else {
-        let busy: Duration = spans.iter().map(|s| s.duration()).sum();
-        (busy / spans.len().max(1) as u32, "one request on average")
-    };
-    let ratio = if unit.is_zero() {
-        String::from("n/a")
-    } else {
-        format!("{:.1}", batch.total.as_secs_f64() / unit.as_secs_f64())
-    };
-    println!(
-        "4 requests took {:.0} ms in total: {ratio} × {unit_name} ({})",
-        batch.total.as_secs_f64() * 1e3,
-        format_duration(unit)
-    );
-    println!("{book}");
-    println!();
-    print!("{}", timeline.render());
 }
 
 /// Runs the demo: `sequential-requests [--url URL] [--delay-ms D]`.
@@ -154,29 +85,14 @@ async fn demo(client: &Client, url: &str, timeline: &Timeline) -> Result<Batch, 
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::sync::{Arc, Mutex};
+mod tests {
+    use std::time::Duration;
 
-    use common::http::{Reply, Server};
     use common::timeline::current_thread_name;
+    use reqwest::StatusCode;
 
     use super::*;
-    use crate::loopback::{POST_JSON, POST_PATH};
-
-    /// A server like `loopback::post_server` that also notes when each request *arrived*: the
-    /// server's view of when a request really left the client, whatever the client's spans say.
-    pub(crate) fn recording_server(delay: Duration) -> (Server, Arc<Mutex<Vec<Instant>>>) {
-        let arrivals = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&arrivals);
-        let server = Server::builder()
-            .handler("GET", POST_PATH, move |_request| {
-                log.lock().unwrap().push(Instant::now());
-                Reply::json(POST_JSON).delay(delay)
-            })
-            .start()
-            .unwrap();
-        (server, arrivals)
-    }
+    use crate::loopback::{POST_PATH, post_server};
 
     #[tokio::test]
     async fn four_awaits_in_a_row_take_four_delays_without_overlap() {
@@ -221,7 +137,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn the_server_sees_each_request_only_after_the_previous_answer() {
         let delay = Duration::from_millis(100);
-        let (server, arrivals) = recording_server(delay);
+        let server = post_server(delay).unwrap();
         let url = server.url(POST_PATH);
         let client = common::client::client_for(&url).unwrap();
 
@@ -229,7 +145,7 @@ pub(crate) mod tests {
             .await
             .unwrap();
 
-        let arrivals = arrivals.lock().unwrap().clone();
+        let arrivals = server.arrivals(POST_PATH);
         assert_eq!(arrivals.len(), 4);
         for pair in arrivals.windows(2) {
             // Request k+1 is sent after response k, which the server sent `delay` after k arrived.
@@ -239,7 +155,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_request_future_sends_nothing_until_it_is_awaited() {
-        let (server, _arrivals) = recording_server(Duration::ZERO);
+        let server = post_server(Duration::ZERO).unwrap();
         let url = server.url(POST_PATH);
         let client = common::client::client_for(&url).unwrap();
         let timeline = Timeline::new();
@@ -247,15 +163,14 @@ pub(crate) mod tests {
         let request = timed_get(&client, &url, "lazy", &timeline);
         // Give an eager request every chance to go out: the runtime is idle for 50 ms.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(
-            server.request_count(),
-            0,
+        assert!(
+            server.arrivals(POST_PATH).is_empty(),
             "created, not polled: nothing sent"
         );
         assert!(timeline.spans().is_empty());
 
         assert_eq!(request.await.unwrap(), StatusCode::OK);
-        assert_eq!(server.request_count(), 1);
+        assert_eq!(server.arrivals(POST_PATH).len(), 1);
         assert_eq!(timeline.spans().len(), 1);
         assert!(
             timeline.spans()[0].start >= Duration::from_millis(50),

@@ -24,10 +24,7 @@ use common::demo::{Args, DemoResult};
 use common::timeline::format_duration;
 use reqwest::{Client, StatusCode};
 
-use crate::loopback::{Target, delay_arg};
-
-/// How long our loopback server waits before answering (ms), unless `--delay-ms` says otherwise.
-pub const DEFAULT_DELAY_MS: u64 = 100;
+use crate::loopback::{DEFAULT_DELAY_MS, Target, delay_arg};
 
 /// What one timed request brought back.
 #[derive(Debug, Clone)]

@@ -24,10 +24,8 @@ use std::time::Duration;
 
 use common::demo::{Args, DemoResult};
 
+use crate::child::{CHILD_DEMO, describe_exit};
 use crate::loopback::{FAIL_PATH, Target};
-
-/// The demo id the child is started with: `<program> connection-process --url <url>`.
-pub const CHILD_DEMO: &str = "connection-process";
 
 /// How long our own server waits before answering `/posts/1` when the demo runs without `--url`.
 pub const OWN_SERVER_DELAY: Duration = Duration::from_millis(100);
@@ -55,30 +53,6 @@ impl ChildReport {
     pub fn code(&self) -> Option<i32> {
         self.status.code()
     }
-}
-
-/// Says how a process ended: `exited with code 1`, or `was killed by signal 9` on Unix.
-///
-/// Book: `status.code().unwrap_or(-1)` turns a signal death into a made-up exit code.
-pub fn describe_exit(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with code {code}");
-    }
-    match signal_of(status) {
-        Some(signal) => format!("was killed by signal {signal}"),
-        None => format!("ended without an exit code ({status})"),
-    }
-}
-
-#[cfg(unix)]
-fn signal_of(status: ExitStatus) -> Option<i32> {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal()
-}
-
-#[cfg(not(unix))]
-fn signal_of(_status: ExitStatus) -> Option<i32> {
-    None
 }
 
 /// Starts `command` with stdout and stderr captured (stdin closed), waits for it, and reports.

@@ -28,8 +28,8 @@ use std::time::Instant;
 use common::demo::{Args, DemoResult};
 use common::timeline::{Timeline, current_thread_name, format_duration};
 
+use crate::child::{CHILD_DEMO, describe_exit};
 use crate::loopback::{Target, delay_arg};
-use crate::spawn_process::{CHILD_DEMO, describe_exit};
 
 /// The server delay when the reader gives none.
 pub const DEFAULT_DELAY_MS: u64 = 300;

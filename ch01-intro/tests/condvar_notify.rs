@@ -2,23 +2,17 @@
 //!
 //! The unit tests in `src/condvar_notify.rs` check the handshake itself; this one checks the demo's
 //! whole path through the chapter binary, where the two threads' lines reach stdout via the main
-//! thread. It runs the real binary (`CARGO_BIN_EXE_ch01`) under a watchdog, so a deadlock fails
-//! the test after a few seconds instead of hanging `cargo test`.
+//! thread. It runs the real binary (`CARGO_BIN_EXE_ch01`) under `common::testing`'s watchdog, so
+//! a deadlock fails the test instead of hanging `cargo test`.
 
-mod support;
+use common::testing::run;
 
-use support::run_ch01;
+const CH01: &str = env!("CARGO_BIN_EXE_ch01");
 
 #[test]
 fn the_demo_prints_the_alternating_lines_then_the_summary() {
-    let output = run_ch01(&["condvar-notify", "--pause-ms", "5"]);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<&str> = stdout.lines().collect();
+    let done = run(CH01, &["condvar-notify", "--pause-ms", "5"]);
+    let lines: Vec<&str> = done.expect_success().lines().collect();
     assert_eq!(
         lines,
         [
@@ -38,9 +32,8 @@ fn the_demo_prints_the_alternating_lines_then_the_summary() {
 
 #[test]
 fn a_bad_pause_exits_2_with_the_usage() {
-    let output = run_ch01(&["condvar-notify", "--pause-ms", "abc"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let done = run(CH01, &["condvar-notify", "--pause-ms", "abc"]);
+    let stderr = done.expect_usage_error();
     assert!(stderr.contains("`--pause-ms abc`"), "{stderr}");
     assert!(
         stderr.contains("usage: cargo run -p ch01 -- condvar-notify [--pause-ms P]"),

@@ -1,15 +1,14 @@
 //! `fetch-and-login` run as a reader runs it: the login line reaches the terminal before the
 //! fetched data, and a server that is not httpbin-like gives a clean error.
 
-mod support;
+use common::testing::run;
 
-use support::run_ch01 as ch01;
+const CH01: &str = env!("CARGO_BIN_EXE_ch01");
 
 #[test]
 fn the_login_line_is_printed_before_the_fetched_data() {
-    let output = ch01(&["fetch-and-login"]);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "{stdout}");
+    let done = run(CH01, &["fetch-and-login"]);
+    let stdout = done.expect_success();
     let line = |prefix: &str| {
         stdout
             .lines()
@@ -27,13 +26,15 @@ fn the_login_line_is_printed_before_the_fetched_data() {
 fn a_server_without_the_delay_route_is_an_error_exit_1() {
     // The chapter's post server has no `/delay/5`: 404, reported as such.
     let server = ch01::loopback::post_server(std::time::Duration::ZERO).unwrap();
-    let output = ch01(&["fetch-and-login", "--url", &server.url("/")]);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("error in `fetch-and-login`"), "{stderr}");
-    assert!(stderr.contains("404"), "{stderr}");
+    let done = run(CH01, &["fetch-and-login", "--url", &server.url("/")]);
+    assert_eq!(done.code(), Some(1), "{done:?}");
+    assert!(
+        done.stderr.contains("error in `fetch-and-login`"),
+        "{done:?}"
+    );
+    assert!(done.stderr.contains("404"), "{done:?}");
     assert_eq!(server.request_count(), 1);
 
-    let output = ch01(&["fetch-and-login", "--url", "ftp://example.test"]);
-    assert_eq!(output.status.code(), Some(2));
+    let done = run(CH01, &["fetch-and-login", "--url", "ftp://example.test"]);
+    done.expect_usage_error();
 }

@@ -5,16 +5,14 @@
 //! stderr, while its message still reaches stdout through `join`. The binary runs under a
 //! watchdog, so a hang fails the test instead of blocking `cargo test`.
 
-mod support;
+use common::testing::run;
 
-use support::run_ch01;
+const CH01: &str = env!("CARGO_BIN_EXE_ch01");
 
 #[test]
 fn the_panicking_thread_reaches_stdout_through_join_and_stays_off_stderr() {
-    let output = run_ch01(&["fib-thread-timing", "--n", "20"]);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let done = run(CH01, &["fib-thread-timing", "--n", "20"]);
+    let (stdout, stderr) = (done.expect_success(), &done.stderr);
 
     assert!(
         stdout.starts_with("fibonacci(20) = 6765 alone on main: "),
@@ -45,9 +43,8 @@ fn n_out_of_range_or_not_a_number_exits_2() {
         ("94", "`--n 94` is out of range: expected 0..=93"),
         ("abc", "`--n abc`"),
     ] {
-        let output = run_ch01(&["fib-thread-timing", "--n", bad]);
-        assert_eq!(output.status.code(), Some(2), "--n {bad}");
-        let stderr = String::from_utf8(output.stderr).unwrap();
+        let done = run(CH01, &["fib-thread-timing", "--n", bad]);
+        let stderr = done.expect_usage_error();
         assert!(stderr.contains(message), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }

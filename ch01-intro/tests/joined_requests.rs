@@ -1,15 +1,14 @@
 //! `joined-requests` run as a reader runs it: the `ch01` binary's chart shows four overlapping
 //! bars, all on the `main` thread (the demo's runtime has no other).
 
-mod support;
+use common::testing::run;
 
-use support::run_ch01 as ch01;
+const CH01: &str = env!("CARGO_BIN_EXE_ch01");
 
 #[test]
 fn the_demo_draws_four_overlapping_bars_on_the_main_thread() {
-    let output = ch01(&["joined-requests", "--delay-ms", "100"]);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "{stdout}");
+    let done = run(CH01, &["joined-requests", "--delay-ms", "100"]);
+    let stdout = done.expect_success();
     let rows: Vec<&str> = stdout.lines().filter(|l| l.contains(" │")).collect();
     assert_eq!(rows.len(), 4, "{stdout}");
     for (k, row) in (1..=4).zip(&rows) {
@@ -27,9 +26,8 @@ fn the_demo_draws_four_overlapping_bars_on_the_main_thread() {
 
 #[test]
 fn unknown_arguments_exit_2() {
-    let output = ch01(&["joined-requests", "--delay", "100"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let done = run(CH01, &["joined-requests", "--delay", "100"]);
+    let stderr = done.expect_usage_error();
     assert!(
         stderr.contains("usage: cargo run -p ch01 -- joined-requests [--url URL] [--delay-ms D]"),
         "{stderr}"

@@ -1,15 +1,14 @@
 //! `sequential-requests` run as a reader runs it: the `ch01` binary prints four statuses and a
 //! chart whose bars all ran on `main`.
 
-mod support;
+use common::testing::run;
 
-use support::run_ch01 as ch01;
+const CH01: &str = env!("CARGO_BIN_EXE_ch01");
 
 #[test]
 fn the_demo_draws_four_bars_on_the_main_thread() {
-    let output = ch01(&["sequential-requests", "--delay-ms", "50"]);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "{stdout}");
+    let done = run(CH01, &["sequential-requests", "--delay-ms", "50"]);
+    let stdout = done.expect_success();
     for k in 1..=4 {
         assert!(stdout.contains(&format!("request {k}: 200 OK")), "{stdout}");
         assert!(stdout.contains(&format!("request {k} │")), "{stdout}");
@@ -21,10 +20,11 @@ fn the_demo_draws_four_bars_on_the_main_thread() {
 #[test]
 fn a_bad_delay_exits_2() {
     for bad in ["abc", "99999"] {
-        let output = ch01(&["sequential-requests", "--delay-ms", bad]);
-        assert_eq!(output.status.code(), Some(2), "--delay-ms {bad}");
-        assert!(
-            output.stdout.is_empty(),
+        let done = run(CH01, &["sequential-requests", "--delay-ms", bad]);
+        let stderr = done.expect_usage_error();
+        assert!(stderr.contains(&format!("--delay-ms {bad}")), "{stderr}");
+        assert_eq!(
+            done.stdout, "",
             "nothing runs before the arguments are checked"
         );
     }

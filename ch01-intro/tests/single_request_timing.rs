@@ -1,14 +1,13 @@
 //! `single-request-timing` run as a reader runs it: the `ch01` binary, its output and exit codes.
 
-mod support;
+use common::testing::run;
 
-use support::run_ch01 as ch01;
+const CH01: &str = env!("CARGO_BIN_EXE_ch01");
 
 #[test]
 fn the_demo_prints_the_status_and_a_time_of_at_least_the_delay() {
-    let output = ch01(&["single-request-timing", "--delay-ms", "50"]);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "{stdout}");
+    let done = run(CH01, &["single-request-timing", "--delay-ms", "50"]);
+    let stdout = done.expect_success();
     assert!(stdout.contains("Status: 200 OK"), "{stdout}");
     assert!(stdout.contains("post id 1"), "{stdout}");
     let took: u64 = stdout
@@ -22,9 +21,8 @@ fn the_demo_prints_the_status_and_a_time_of_at_least_the_delay() {
 
 #[test]
 fn bad_arguments_exit_2_and_an_unreachable_url_exits_1() {
-    let output = ch01(&["single-request-timing", "--delay-ms", "abc"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let done = run(CH01, &["single-request-timing", "--delay-ms", "abc"]);
+    let stderr = done.expect_usage_error();
     assert!(stderr.contains("--delay-ms abc"), "{stderr}");
     assert!(stderr.contains("usage:"), "{stderr}");
 
@@ -35,12 +33,11 @@ fn bad_arguments_exit_2_and_an_unreachable_url_exits_1() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/posts/1");
-    let output = ch01(&["single-request-timing", "--url", &url]);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let done = run(CH01, &["single-request-timing", "--url", &url]);
+    assert_eq!(done.code(), Some(1), "{done:?}");
     assert!(
-        stderr.contains("error in `single-request-timing`"),
-        "{stderr}"
+        done.stderr.contains("error in `single-request-timing`"),
+        "{done:?}"
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!done.stderr.contains("panicked"), "{done:?}");
 }

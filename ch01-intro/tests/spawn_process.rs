@@ -3,11 +3,12 @@
 //! the test harness, not the `ch01` binary.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use ch01::child::describe_exit;
 use ch01::loopback::{FAIL_PATH, POST_JSON, POST_PATH, post_server};
-use ch01::spawn_process::{describe_exit, spawn_connection};
+use ch01::spawn_process::spawn_connection;
+use common::testing::run;
 
 const CH01: &str = env!("CARGO_BIN_EXE_ch01");
 
@@ -62,23 +63,15 @@ fn a_missing_executable_is_an_io_error_not_a_panic() {
 fn the_launcher_with_url_passes_the_childs_failure_on() {
     let server = post_server(Duration::ZERO).unwrap();
 
-    let good = Command::new(CH01)
-        .args(["spawn-process", "--url", &server.url(POST_PATH)])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&good.stdout);
-    assert_eq!(good.status.code(), Some(0), "{stdout}");
+    let good = run(CH01, &["spawn-process", "--url", &server.url(POST_PATH)]);
+    let stdout = good.expect_success();
     assert!(stdout.contains("exited with code 0"), "{stdout}");
     assert!(stdout.contains(&format!("Output: {POST_JSON}")), "{stdout}");
 
-    let bad = Command::new(CH01)
-        .args(["spawn-process", "--url", &server.url(FAIL_PATH)])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert_eq!(bad.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("Error: "), "{stderr}");
-    assert!(stderr.contains("500"), "{stderr}");
+    let bad = run(CH01, &["spawn-process", "--url", &server.url(FAIL_PATH)]);
+    assert_eq!(bad.code(), Some(1), "{bad:?}");
+    assert!(bad.stderr.contains("Error: "), "{bad:?}");
+    assert!(bad.stderr.contains("500"), "{bad:?}");
 
     // Exactly one child per launcher: the counts stay exact.
     assert_eq!(server.count(POST_PATH), 1);

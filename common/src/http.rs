@@ -4,7 +4,8 @@
 //! to show a timeout, a failing one to show a retry. Pointing those demos at a public website would
 //! make them slow, flaky and rude, so they point at a [`Server`] instead. It binds `127.0.0.1` on a
 //! port the operating system picks, answers from a table of routes, and counts every request, so a
-//! test can assert not only *what* came back but *how many* requests arrived:
+//! test can assert not only *what* came back but *how many* requests arrived, and *when*
+//! ([`Server::arrivals`]):
 //!
 //! ```
 //! use common::http::{Reply, Server};
@@ -59,10 +60,10 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -692,6 +693,7 @@ impl ServerBuilder {
             matching,
             responder,
             served: AtomicUsize::new(0),
+            arrivals: Mutex::new(Vec::new()),
         });
         self
     }
@@ -863,6 +865,65 @@ impl Server {
             .map(|route| route.served.load(Ordering::Relaxed))
             .sum()
     }
+
+    /// When each request routed to the route(s) registered as `path` arrived, earliest first: one
+    /// [`Instant`] per request counted by [`count`](Server::count), so
+    /// `server.arrivals(path).len() == server.count(path)`. Empty if there is no such route.
+    ///
+    /// This is the server's side of a timing story: when a request really reached the server,
+    /// whatever the client's own clock or spans say. An instant is taken as the request's head
+    /// has been read, before its body and before any [`Reply::delay`]. Instants come from the real
+    /// clock (`std::time::Instant`), so they compare with a client's `Instant::now()` even when
+    /// the client's tokio clock is paused.
+    ///
+    /// Two requests answered after a delay `D` show the difference: sent one after the other they
+    /// arrive at least `D` apart, sent together they arrive within a few milliseconds.
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # fn get(server: &common::http::Server, path: &str) -> String {
+    /// #     let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    /// #     write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    /// #     let mut response = String::new();
+    /// #     stream.read_to_string(&mut response).unwrap();
+    /// #     response
+    /// # }
+    /// use common::http::{Reply, Server};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let delay = Duration::from_millis(50);
+    /// let server = Server::builder()
+    ///     .route("GET", "/slow", Reply::text("done").delay(delay))
+    ///     .start()?;
+    /// let before = Instant::now();
+    /// get(&server, "/slow"); // the second request leaves only once the first is answered
+    /// get(&server, "/slow");
+    ///
+    /// let arrivals = server.arrivals("/slow");
+    /// assert_eq!(arrivals.len(), 2);
+    /// assert!(before <= arrivals[0]);
+    /// assert!(arrivals[1] - arrivals[0] >= delay);
+    /// assert!(server.arrivals("/elsewhere").is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn arrivals(&self, path: &str) -> Vec<Instant> {
+        let mut arrivals: Vec<Instant> = self
+            .shared
+            .routes
+            .iter()
+            .filter(|route| route.pattern == path)
+            .flat_map(|route| {
+                let list = route
+                    .arrivals
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                list.clone()
+            })
+            .collect();
+        // Routes with the same path and different methods each keep their own ordered list.
+        arrivals.sort_unstable();
+        arrivals
+    }
 }
 
 impl fmt::Debug for Server {
@@ -918,9 +979,19 @@ struct Route {
     responder: Responder,
     /// Requests routed here so far; for a scripted route, also the position in its script.
     served: AtomicUsize,
+    /// When each request routed here arrived, in order of arrival.
+    arrivals: Mutex<Vec<Instant>>,
 }
 
 impl Route {
+    /// Records that a request routed here has just arrived. The clock is read while the lock is
+    /// held, so the list stays in order of arrival even when requests arrive together.
+    fn note_arrival(&self) {
+        // A poisoned lock means a thread panicked while pushing; the list itself is still whole.
+        let mut arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        arrivals.push(Instant::now());
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         self.method == method
             && match self.matching {
@@ -1027,6 +1098,7 @@ async fn respond(
         return Ok(plain_response(StatusCode::NOT_FOUND, message));
     };
     let nth = route.served.fetch_add(1, Ordering::Relaxed);
+    route.note_arrival();
 
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {

@@ -8,7 +8,7 @@
 //! | [`demo`] | the runner behind every chapter's `main.rs`, and the argument helpers | every chapter |
 //! | [`CounterFuture`] | the hand-written future of chapters 2 and 3 | ch02, ch03, ch05, ch09 |
 //! | [`timeline`] | spans recorded from any thread, drawn as an ASCII Gantt chart; [`timeline::CountPolls`] | most chapters |
-//! | `http` (feature `http`) | a loopback HTTP/1.1 server with routes, delays and counters | ch01, ch04, ch09 |
+//! | `http` (feature `http`) | a loopback HTTP/1.1 server with routes, delays, counters and arrival times | ch01, ch04, ch09 |
 //! | `client` (feature `client`) | the one place reqwest clients are built | ch01, ch09 |
 //! | `testing` (feature `testing`) | run a chapter binary as a reader does, under a watchdog | chapter tests |
 //!

@@ -305,6 +305,60 @@ fn garbage_input_gets_400_and_the_server_keeps_serving() {
 }
 
 #[test]
+fn arrivals_are_recorded_per_route_in_order_before_the_delay() {
+    const CLIENTS: usize = 8;
+    const DELAY: Duration = Duration::from_millis(200);
+    let server = Arc::new(
+        Server::builder()
+            .route("GET", "/slow", Reply::text("slow").delay(DELAY))
+            .route("POST", "/slow", Reply::new(201))
+            .route("GET", "/other", Reply::text("other"))
+            .start()
+            .unwrap(),
+    );
+
+    // Eight clients released together: the server sees all eight arrive before it answers any.
+    let barrier = Arc::new(Barrier::new(CLIENTS + 1));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (server, barrier) = (Arc::clone(&server), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                get(&server, "/slow");
+                Instant::now()
+            })
+        })
+        .collect();
+    let before = Instant::now();
+    barrier.wait();
+    let answered: Vec<Instant> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+
+    let arrivals = server.arrivals("/slow");
+    assert_eq!(arrivals.len(), CLIENTS);
+    assert!(arrivals.is_sorted(), "{arrivals:?}");
+    let (first, last) = (arrivals[0], arrivals[CLIENTS - 1]);
+    assert!(before <= first, "{arrivals:?}");
+    assert!(last - first < DELAY, "they arrived together: {arrivals:?}");
+    // Each instant is taken on arrival, not when the reply leaves after the delay: every request
+    // had arrived before the first answer came back, and that answer took the whole delay.
+    let first_answer = *answered.iter().min().unwrap();
+    assert!(last < first_answer, "{arrivals:?} {answered:?}");
+    assert!(first_answer - first >= DELAY, "{arrivals:?} {answered:?}");
+
+    // Other routes keep their own lists; same path with another method adds to this one; a 404
+    // belongs to no route and is in no list.
+    assert!(server.arrivals("/other").is_empty());
+    get(&server, "/other");
+    post(&server, "/slow", "");
+    get(&server, "/missing");
+    assert_eq!(server.arrivals("/other").len(), 1);
+    assert_eq!(server.arrivals("/slow").len(), CLIENTS + 1);
+    assert_eq!(server.arrivals("/slow").len(), server.count("/slow"));
+    assert!(server.arrivals("/missing").is_empty());
+    assert!(server.arrivals("/slow")[CLIENTS] > last);
+}
+
+#[test]
 fn drop_closes_the_port_promptly_despite_an_idle_keep_alive_connection() {
     let server = Server::builder()
         .route("GET", "/ok", Reply::text("ok"))
