@@ -7,6 +7,9 @@
 //! with a message instead of hanging `cargo test` forever. Standard input is closed unless the test
 //! scripts it, as it is when a reader pipes nothing in.
 //!
+//! Servers that run until interrupted are started in the background with [`Run::start`] (or
+//! [`serve_on_free_port`]) and stopped with [`Started::interrupt`], the SIGINT that Ctrl-C sends.
+//!
 //! Use it from a chapter's `[dev-dependencies]`: `common = { workspace = true, features = ["testing"] }`.
 //!
 //! ```
@@ -19,8 +22,10 @@
 //! ```
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
-use std::process::{Command, ExitStatus, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -134,16 +139,8 @@ impl Run {
     /// ```
     pub fn output(self) -> Finished {
         let shown = self.command_line();
-        let mut child = Command::new(&self.bin)
-            .args(&self.args)
-            .envs(self.envs.iter().map(|(k, v)| (k, v)))
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        let mut child = self
+            .command()
             .spawn()
             .unwrap_or_else(|e| panic!("`{shown}` did not start: {e}"));
 
@@ -183,6 +180,82 @@ impl Run {
             stdout: text(stdout),
             stderr: text(stderr),
         }
+    }
+
+    /// Starts the child in the background and returns once a line of its standard output contains
+    /// `ready` (for a server: the line saying it listens). Stdin is closed or scripted as set.
+    ///
+    /// Returns `Err` with what it printed if the child exits first or stays silent for the whole
+    /// limit (it is killed then). The returned [`Started`] kills the child when dropped, so a test
+    /// that fails halfway leaves no process behind.
+    ///
+    /// ```
+    /// let server = common::testing::Run::new("sh")
+    ///     .args(&["-c", "echo listening; exec sleep 30"])
+    ///     .start("listening")
+    ///     .unwrap();
+    /// assert_eq!(server.lines(), ["listening"]);
+    /// drop(server); // killed
+    /// assert!(common::testing::Run::new("true").start("listening").is_err());
+    /// ```
+    pub fn start(self, ready: &str) -> Result<Started, String> {
+        let shown = self.command_line();
+        let mut child = self
+            .command()
+            .spawn()
+            .unwrap_or_else(|e| panic!("`{shown}` did not start: {e}"));
+        if let Some((mut pipe, text)) = child.stdin.take().zip(self.stdin) {
+            thread::spawn(move || {
+                let _ = pipe.write_all(&text);
+            });
+        }
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let stderr = child.stderr.take().map(drain);
+        let mut started = Started {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+            limit: self.limit,
+            shown,
+        };
+        let deadline = Instant::now() + self.limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match started.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let is_ready = line.contains(ready);
+                    started.seen.push(line);
+                    if is_ready {
+                        return Ok(started);
+                    }
+                }
+                Err(_) => return Err(started.seen.join("\n")), // exited or silent: killed on drop
+            }
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.bin);
+        command
+            .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
     }
 
     fn command_line(&self) -> String {
@@ -270,5 +343,150 @@ impl Finished {
             self.stderr
         );
         &self.stderr
+    }
+}
+
+/// A free address on the loopback interface, for a child server to bind.
+///
+/// The port is found by binding port 0 and released at once, so another process could take it
+/// before the child binds it: [`serve_on_free_port`] retries when that happens.
+///
+/// ```
+/// let addr = common::testing::free_local_addr();
+/// assert!(addr.ip().is_loopback() && addr.port() != 0);
+/// ```
+pub fn free_local_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("binding 127.0.0.1:0 gives a free port")
+}
+
+/// Starts `bin args…` with `{addr}` in `args` replaced by a free loopback address, and waits until
+/// it prints a line containing `ready`; tries up to five addresses in case one was taken meanwhile.
+///
+/// ```
+/// use common::testing::serve_on_free_port;
+/// let (server, addr) = serve_on_free_port("sh", &["-c", "echo serving on $0; exec sleep 30", "{addr}"], "serving on");
+/// assert_eq!(server.lines(), [format!("serving on {addr}")]);
+/// ```
+pub fn serve_on_free_port(bin: &str, args: &[&str], ready: &str) -> (Started, SocketAddr) {
+    let mut printed = String::new();
+    for _ in 0..5 {
+        let addr = free_local_addr();
+        let text = addr.to_string();
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "{addr}" { text.as_str() } else { a })
+            .collect();
+        match Run::new(bin).args(&args).start(ready) {
+            Ok(started) => return (started, addr),
+            Err(output) => printed = output,
+        }
+    }
+    panic!(
+        "`{bin} {}` never printed `{ready}`; it printed:\n{printed}",
+        args.join(" ")
+    );
+}
+
+/// A child started by [`Run::start`], still running; killed when dropped.
+#[derive(Debug)]
+pub struct Started {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<thread::JoinHandle<String>>,
+    limit: Duration,
+    shown: String,
+}
+
+impl Started {
+    /// The child's process id.
+    ///
+    /// ```
+    /// let server = common::testing::Run::new("sh").args(&["-c", "echo up; exec sleep 30"]).start("up").unwrap();
+    /// assert!(server.id() > 0);
+    /// ```
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The lines of standard output read so far (up to and including the ready line, plus any
+    /// read since by [`Started::interrupt`]).
+    ///
+    /// ```
+    /// let server = common::testing::Run::new("sh").args(&["-c", "echo one; echo two; exec sleep 30"]).start("two").unwrap();
+    /// assert_eq!(server.lines(), ["one", "two"]);
+    /// ```
+    pub fn lines(&self) -> &[String] {
+        &self.seen
+    }
+
+    /// Sends SIGINT, as Ctrl-C does, and waits for the child to exit (at most the run's limit,
+    /// else it is killed and the test panics). Returns how long the exit took after the signal,
+    /// and everything the child printed, the ready line included.
+    ///
+    /// ```
+    /// let server = common::testing::Run::new("sh")
+    ///     .args(&["-c", "trap 'echo bye; exit 0' INT; echo ready; while :; do sleep 0.01; done"])
+    ///     .start("ready")
+    ///     .unwrap();
+    /// let (took, done) = server.interrupt();
+    /// assert!(done.success());
+    /// assert_eq!(done.stdout, "ready\nbye\n");
+    /// assert!(took < std::time::Duration::from_secs(5));
+    /// ```
+    #[cfg(unix)]
+    pub fn interrupt(mut self) -> (Duration, Finished) {
+        let asked = Instant::now();
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "could not send SIGINT to `{}`",
+            self.shown
+        );
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if asked.elapsed() < self.limit => thread::sleep(Duration::from_millis(5)),
+                Ok(None) => panic!(
+                    "`{}` still ran {:?} after SIGINT (it is killed now)",
+                    self.shown, self.limit
+                ),
+                Err(e) => panic!("waiting for `{}`: {e}", self.shown),
+            }
+        };
+        let took = asked.elapsed();
+        // The reader thread ends with the pipe, once the child has exited.
+        while let Ok(line) = self.lines.recv_timeout(self.limit) {
+            self.seen.push(line);
+        }
+        let stderr = self
+            .stderr
+            .take()
+            .map(|r| r.join().unwrap_or_default())
+            .unwrap_or_default();
+        let mut stdout = self.seen.join("\n");
+        if !stdout.is_empty() {
+            stdout.push('\n');
+        }
+        (
+            took,
+            Finished {
+                status,
+                stdout,
+                stderr,
+            },
+        )
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
     }
 }
