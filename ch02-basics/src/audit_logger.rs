@@ -40,16 +40,17 @@
 use std::fs::{File, OpenOptions};
 use std::future::Future;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, TryLockError};
 use std::task::{Context, Poll};
 
-use common::demo::{Args, DemoResult, UsageError};
+use common::demo::{Args, DemoResult};
 use common::timeline::{CountPolls, Timeline};
 use futures_util::future::join_all;
-use tempfile::TempDir;
 use tokio::task::JoinHandle;
+
+use crate::log_dir::{LogDir, dir_arg};
 
 /// A log file shared by every task that writes to it; the mutex lets one task write at a time.
 pub type AsyncFileHandle = Arc<Mutex<File>>;
@@ -221,88 +222,6 @@ pub fn write_log_traced(
         entry: line.to_string(),
     };
     tokio::task::spawn(CountPolls::new(future).recording(timeline, row))
-}
-
-/// Takes `--dir DIR`, if given; `DIR` must be an existing directory.
-///
-/// ```
-/// use common::demo::Args;
-/// use ch02::audit_logger::dir_arg;
-/// assert_eq!(dir_arg(&mut Args::from_iter([])).unwrap(), None);
-/// assert!(dir_arg(&mut Args::from_iter(["--dir", "/no/such/dir"])).is_err());
-/// ```
-pub fn dir_arg(args: &mut Args) -> Result<Option<PathBuf>, UsageError> {
-    let Some(dir) = args.raw("dir")? else {
-        return Ok(None);
-    };
-    let dir = PathBuf::from(dir);
-    if dir.is_dir() {
-        Ok(Some(dir))
-    } else if dir.exists() {
-        Err(UsageError(format!(
-            "`--dir {}`: not a directory",
-            dir.display()
-        )))
-    } else {
-        Err(UsageError(format!(
-            "`--dir {}`: no such directory (create it first)",
-            dir.display()
-        )))
-    }
-}
-
-/// Where a logger demo puts its files: a fresh temporary directory, or the one given by `--dir`.
-#[derive(Debug)]
-pub enum LogDir {
-    /// Created for this run and removed by [`LogDir::close`] (or when dropped).
-    Temp(TempDir),
-    /// The reader's directory: kept, and files in it are appended to.
-    Given(PathBuf),
-}
-
-impl LogDir {
-    /// `dir` if given, else a new temporary directory.
-    ///
-    /// ```
-    /// let dir = ch02::audit_logger::LogDir::new(None).unwrap();
-    /// let path = dir.path().to_path_buf();
-    /// assert!(path.is_dir());
-    /// dir.close().unwrap();
-    /// assert!(!path.exists());
-    /// ```
-    pub fn new(dir: Option<PathBuf>) -> io::Result<LogDir> {
-        match dir {
-            Some(dir) => Ok(LogDir::Given(dir)),
-            None => Ok(LogDir::Temp(tempfile::tempdir()?)),
-        }
-    }
-
-    /// The directory's path.
-    pub fn path(&self) -> &Path {
-        match self {
-            LogDir::Temp(dir) => dir.path(),
-            LogDir::Given(dir) => dir,
-        }
-    }
-
-    /// One line saying where the files go.
-    pub fn describe(&self) -> String {
-        match self {
-            LogDir::Temp(dir) => format!(
-                "files in a fresh temporary directory, {} (removed at the end)",
-                dir.path().display()
-            ),
-            LogDir::Given(dir) => format!("files in {} (lines are appended)", dir.display()),
-        }
-    }
-
-    /// Removes a temporary directory, reporting failure; a given directory is left alone.
-    pub fn close(self) -> io::Result<()> {
-        match self {
-            LogDir::Temp(dir) => dir.close(),
-            LogDir::Given(_) => Ok(()),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -478,7 +397,7 @@ mod tests {
 
         let missing = dir.path().join("missing");
         let err = run(Args::from_iter(["--dir", missing.to_str().unwrap()])).unwrap_err();
-        assert!(err.is::<UsageError>(), "{err}");
+        assert!(err.is::<common::demo::UsageError>(), "{err}");
         assert!(err.to_string().contains("no such directory"), "{err}");
         assert!(!missing.exists());
     }

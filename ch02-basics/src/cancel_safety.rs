@@ -30,7 +30,8 @@ use common::demo::{Args, DemoResult};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout};
 
-use crate::timeout_slow_task::{shown, slow_task};
+use crate::timeout_slow_task::slow_task;
+use crate::units::shown;
 use crate::units::{self, in_units};
 
 /// The book's `slow_task` with a [`DropNotice`] in it, under a timeout of `limit`.

@@ -5,8 +5,8 @@
 //! `cargo run -p ch02 -- list`, or run one with `cargo run -p ch02 -- <id> [args…]`.
 //!
 //! Helper modules shared by several demos: [`units`] (the scaled time unit and named runtimes),
-//! [`kitchen`] (the breakfast steps of "Understanding Tasks") and [`wake_signal`] (a waker that
-//! counts its wakes and unparks a thread).
+//! [`kitchen`] (the breakfast steps of "Understanding Tasks"), [`log_dir`] (where the logger demos
+//! write) and [`wake_signal`] (a waker that counts its wakes and unparks a thread).
 //!
 //! | book section | demos |
 //! |---|---|
@@ -22,6 +22,7 @@
 //! | Extra | [`raw_waker_vtable`], [`lock_retry_cost`] |
 
 pub mod kitchen;
+pub mod log_dir;
 pub mod units;
 pub mod wake_signal;
 

@@ -41,7 +41,7 @@ use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::audit_logger::{LogDir, dir_arg};
+use crate::log_dir::{LogDir, dir_arg};
 
 /// How many lines may wait in the queue before [`AuditLog::log`] waits for the writer.
 pub const QUEUE_CAPACITY: usize = 32;

@@ -30,7 +30,7 @@ use tokio::task::JoinError;
 use tokio::time::error::Elapsed;
 use tokio::time::timeout;
 
-use crate::units::{self, in_units};
+use crate::units::{self, in_units, shown};
 
 /// The book's slow task: ten units of non-blocking waiting, then a message.
 pub async fn slow_task(unit: Duration) -> &'static str {
@@ -89,14 +89,6 @@ pub fn run(mut args: Args) -> DemoResult {
     // The book's `#[tokio::main]`: a multi-thread runtime.
     let runtime = units::multi_thread(2)?;
     runtime.block_on(demo(unit))
-}
-
-/// A timeout's result the way the demos print it: `Ok(value)` or `Err(Elapsed)`.
-pub fn shown<T: std::fmt::Debug>(result: &Result<T, Elapsed>) -> String {
-    match result {
-        Ok(value) => format!("Ok({value:?})"),
-        Err(_) => "Err(Elapsed)".to_string(),
-    }
 }
 
 async fn demo(unit: Duration) -> DemoResult {

@@ -99,3 +99,11 @@ pub fn multi_thread(workers: usize) -> io::Result<Runtime> {
 pub fn current_thread() -> io::Result<Runtime> {
     Builder::new_current_thread().enable_all().build()
 }
+
+/// A timeout's result the way the demos print it: `Ok(value)` or `Err(Elapsed)`.
+pub fn shown<T: std::fmt::Debug>(result: &Result<T, tokio::time::error::Elapsed>) -> String {
+    match result {
+        Ok(value) => format!("Ok({value:?})"),
+        Err(_) => "Err(Elapsed)".to_string(),
+    }
+}
