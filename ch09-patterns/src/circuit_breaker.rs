@@ -771,7 +771,7 @@ mod tests {
     }
 
     /// The breaker against a reference model, on random sequences of calls, concurrent calls,
-    /// late reports and clock jumps (the map's "breaker model test").
+    /// late reports and clock jumps.
     mod breaker_model {
         use proptest::prelude::*;
 

@@ -841,7 +841,7 @@ mod tests {
         });
     }
 
-    /// The map's Extra 3: 8 OS threads × 1 000 send/get pairs on one module, plus a caller inside
+    /// A stress test of the facade: 8 OS threads × 1 000 send/get pairs on one module, plus a caller inside
     /// a runtime, with a zero delay so that 1 000 pairs in a row stay fast.
     #[test]
     fn facade_stress() {
