@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 use common::demo::{Args, DemoResult};
 use common::timeline::format_duration;
 
+use common::xorshift::XorShift;
+
 use crate::loopback;
 
 /// Size of the pointer-chase array in the demo: 32 MiB (512 Ki cache lines of 64 bytes).
@@ -79,37 +81,6 @@ pub struct Row {
     pub per_op: Duration,
 }
 
-/// A tiny xorshift64 generator: deterministic for a seed, good enough to shuffle, no dependency.
-#[derive(Debug, Clone)]
-pub struct XorShift(u64);
-
-impl XorShift {
-    /// A generator for `seed` (zero, which xorshift cannot leave, is replaced by a constant).
-    pub fn new(seed: u64) -> XorShift {
-        XorShift(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..bound` (`bound > 0`): the high 64 bits of `random × bound`, which is
-    /// cheaper than `random % bound` (a division) and just as good for a shuffle.
-    pub fn below(&mut self, bound: usize) -> usize {
-        ((u128::from(self.next_u64()) * bound as u128) >> 64) as usize
-    }
-}
-
 /// A permutation of `0..len` that is one single cycle, built with Sattolo's shuffle: `next[i]` is
 /// the slot visited after `i`, and following it from any slot visits all `len` slots before coming
 /// back. (A plain Fisher-Yates shuffle would give several smaller cycles, and a chase could get
@@ -119,7 +90,7 @@ pub fn single_cycle(len: usize, seed: u64) -> Vec<usize> {
     let mut rng = XorShift::new(seed);
     // Sattolo: like Fisher-Yates, but `j` is drawn from `0..i`, never `i` itself.
     for i in (1..len).rev() {
-        let j = rng.below(i);
+        let j = rng.below(i as u64) as usize;
         next.swap(i, j);
     }
     next

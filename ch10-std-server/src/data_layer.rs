@@ -42,43 +42,18 @@ pub fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// A tiny xorshift64* generator: deterministic pseudo-random numbers for property tests and
-/// load generators, with no crate.
-#[derive(Debug, Clone)]
-pub struct XorShift(u64);
+pub use common::xorshift::XorShift;
 
-impl XorShift {
-    /// A generator from `seed` (0 is replaced, since xorshift would stay at 0).
-    pub fn new(seed: u64) -> Self {
-        XorShift(if seed == 0 {
-            0x9e37_79b9_7f4a_7c15
-        } else {
-            seed
-        })
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// `len` random bytes.
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next_u64() as u8).collect()
-    }
-
+/// Random test data for the frame format, on top of `common`'s [`XorShift`].
+pub trait RandomData {
     /// A string of at most `max_bytes` bytes mixing 1-, 2-, 3- and 4-byte UTF-8 characters.
-    pub fn text(&mut self, max_bytes: usize) -> String {
+    fn text(&mut self, max_bytes: usize) -> String;
+    /// A random `Data` whose `field3` has at most `max_bytes` bytes.
+    fn data(&mut self, max_bytes: usize) -> Data;
+}
+
+impl RandomData for XorShift {
+    fn text(&mut self, max_bytes: usize) -> String {
         const CHARS: [char; 8] = ['a', 'Z', '7', ' ', 'é', 'ß', '€', '🦀'];
         let target = self.below(max_bytes as u64 + 1) as usize;
         let mut text = String::with_capacity(target);
@@ -91,8 +66,7 @@ impl XorShift {
         }
     }
 
-    /// A random `Data` whose `field3` has at most `max_bytes` bytes.
-    pub fn data(&mut self, max_bytes: usize) -> Data {
+    fn data(&mut self, max_bytes: usize) -> Data {
         Data {
             field1: self.next_u64() as u32,
             field2: self.next_u64() as u16,

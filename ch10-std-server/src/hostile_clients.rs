@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use common::demo::{Args, DemoResult};
 
 use crate::client::{blocking_request, check_reply};
+use crate::data_layer::XorShift;
 use crate::data_layer::data::{Data, MAX_FRAME_LEN};
-use crate::load_test::XorShift;
 use crate::server::{Server, ServerConfig, ServerEvent, ServerHandle};
 
 /// The kinds of bad client.

@@ -23,6 +23,7 @@ use common::demo::{Args, DemoResult};
 use crate::async_runtime::Executor;
 use crate::client::{Client, check_reply};
 use crate::data_layer::data::Data;
+use crate::data_layer::{RandomData, XorShift};
 use crate::server::{Server, ServerConfig, ServerHandle};
 
 /// What a load run gave.
@@ -243,47 +244,4 @@ pub fn run(mut args: Args) -> DemoResult {
         .into());
     }
     Ok(())
-}
-
-/// A xorshift64 generator: deterministic test data without a dependency.
-#[derive(Debug, Clone)]
-pub struct XorShift(u64);
-
-impl XorShift {
-    /// A generator from `seed` (0 is replaced by a fixed non-zero seed).
-    pub fn new(seed: u64) -> Self {
-        XorShift(if seed == 0 {
-            0x9e37_79b9_7f4a_7c15
-        } else {
-            seed
-        })
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// Printable ASCII text of 0 to `max_len` bytes.
-    pub fn text(&mut self, max_len: usize) -> String {
-        let len = self.below(max_len as u64 + 1) as usize;
-        (0..len)
-            .map(|_| char::from(b' ' + self.below(95) as u8))
-            .collect()
-    }
-
-    /// `len` random bytes.
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next_u64() as u8).collect()
-    }
 }
