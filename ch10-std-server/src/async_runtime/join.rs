@@ -12,10 +12,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+// Book: `pub fn await(self)` does not compile: `await` is a keyword since edition 2018 (the
+// example below shows the error).
 /// The handle [`Executor::spawn`](super::Executor::spawn) returns.
 ///
 /// ```compile_fail
-/// // Book: `pub fn await(self)` does not compile: `await` is a keyword since edition 2018.
+/// // `await` is a keyword since edition 2018:
 /// struct JoinHandle;
 /// impl JoinHandle {
 ///     pub fn await(self) {}
