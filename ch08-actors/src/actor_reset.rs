@@ -22,7 +22,7 @@
 //! - no `std::thread::sleep` at the end of `main`: acknowledged writes are already on disk;
 //! - writers carry a generation number, printed instead of a raw `Instant`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::demo::{Args, DemoResult};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
@@ -95,18 +95,8 @@ impl KeyValueSlot {
 }
 
 /// Runs the demo: `[--dir DIR]` (default: a fresh temporary directory).
-pub fn run(mut args: Args) -> DemoResult {
-    let dir: Option<PathBuf> = args.value("dir")?;
-    args.finish()?;
-    let temp = tempfile::tempdir()?;
-    let dir = match dir {
-        Some(dir) => {
-            std::fs::create_dir_all(&dir)?;
-            dir
-        }
-        None => temp.path().to_path_buf(),
-    };
-    demo(&dir)
+pub fn run(args: Args) -> DemoResult {
+    crate::persist::with_data_dir(args, demo)
 }
 
 #[tokio::main]

@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::Timeline;
@@ -352,18 +352,8 @@ pub async fn spawn_router(config: StoreConfig) -> Result<System, StartError> {
 }
 
 /// Runs the demo: `[--dir DIR]` (default: a fresh temporary directory).
-pub fn run(mut args: Args) -> DemoResult {
-    let dir: Option<PathBuf> = args.value("dir")?;
-    args.finish()?;
-    let temp = tempfile::tempdir()?;
-    let dir = match dir {
-        Some(dir) => {
-            std::fs::create_dir_all(&dir)?;
-            dir
-        }
-        None => temp.path().to_path_buf(),
-    };
-    demo(&dir)
+pub fn run(args: Args) -> DemoResult {
+    crate::persist::with_data_dir(args, demo)
 }
 
 #[tokio::main]

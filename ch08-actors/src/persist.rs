@@ -24,6 +24,8 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use common::demo::{Args, DemoResult};
+
 /// The map the store keeps: keys to raw bytes, as in the book.
 pub type Map = HashMap<String, Vec<u8>>;
 
@@ -204,6 +206,24 @@ pub fn remove_stray_temp(dir: &Path) -> io::Result<bool> {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+/// Runs a demo on its data directory: the one a reader names with `--dir DIR` (created if
+/// missing, and kept), or else a fresh temporary directory, removed when the demo returns. The
+/// demos of state recovery and supervision all take their directory this way.
+pub fn with_data_dir(mut args: Args, demo: impl FnOnce(&Path) -> DemoResult) -> DemoResult {
+    let dir: Option<PathBuf> = args.value("dir")?;
+    args.finish()?;
+    match dir {
+        Some(dir) => {
+            fs::create_dir_all(&dir)?;
+            demo(&dir)
+        }
+        None => {
+            let temp = tempfile::tempdir()?;
+            demo(temp.path())
+        }
     }
 }
 

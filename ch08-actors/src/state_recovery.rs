@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::demo::{Args, DemoResult};
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver, channel};
@@ -358,18 +358,8 @@ async fn load(store: &Store, generation: u64) -> Option<HashMap<String, Vec<u8>>
 }
 
 /// Runs the demo: `[--dir DIR]` (default: a fresh temporary directory).
-pub fn run(mut args: Args) -> DemoResult {
-    let dir: Option<PathBuf> = args.value("dir")?;
-    args.finish()?;
-    let temp = tempfile::tempdir()?;
-    let dir = match dir {
-        Some(dir) => {
-            std::fs::create_dir_all(&dir)?;
-            dir
-        }
-        None => temp.path().to_path_buf(),
-    };
-    demo(&dir)
+pub fn run(args: Args) -> DemoResult {
+    crate::persist::with_data_dir(args, demo)
 }
 
 #[tokio::main(flavor = "current_thread")]
