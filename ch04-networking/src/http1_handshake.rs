@@ -94,13 +94,7 @@ pub fn run(mut args: Args) -> DemoResult {
     let url = args.url()?;
     args.finish()?;
     crate::rt::start()?;
-    let (url, _server) = match url {
-        Some(url) => (url, None),
-        None => {
-            let server = crate::loopback::server()?;
-            (server.url("/"), Some(server))
-        }
-    };
+    let (url, _server) = crate::loopback::url_or_server(url)?;
     let uri: Uri = url.parse().with_context(|| format!("not a URI: {url}"))?;
     println!("two GETs to {url} over hyper::client::conn::http1, Host set by hand");
     let results = run_task(TIMEOUT, async move {

@@ -159,14 +159,8 @@ pub fn run(mut args: Args) -> DemoResult {
     args.finish()?;
     // The book's numbers: 4 high and 2 low workers.
     crate::rt::start()?;
-    let (url, server) = match url {
-        Some(url) => (url, None),
-        // Book: `https://www.rust-lang.org`; the loopback page keeps the demo offline.
-        None => {
-            let server = crate::loopback::server()?;
-            (server.url("/"), Some(server))
-        }
-    };
+    // Book: `https://www.rust-lang.org`; the loopback page keeps the demo offline.
+    let (url, server) = crate::loopback::url_or_server(url)?;
     println!("GET {url}");
     let spawned_before = CustomExecutor::spawned();
     let task_url = url.clone();

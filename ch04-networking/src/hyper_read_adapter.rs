@@ -121,13 +121,7 @@ async fn fetch_raw(url: &str) -> anyhow::Result<(Vec<u8>, Vec<usize>)> {
 pub fn run(mut args: Args) -> DemoResult {
     let url = args.url()?;
     args.finish()?;
-    let (url, _server) = match url {
-        Some(url) => (url, None),
-        None => {
-            let server = crate::loopback::server()?;
-            (server.url("/"), Some(server))
-        }
-    };
+    let (url, _server) = crate::loopback::url_or_server(url)?;
     println!("GET {url} with Connection: close, read through a {DEMO_BUF}-byte ReadBuf");
 
     let task_url = url.clone();

@@ -28,3 +28,15 @@ pub fn server() -> std::io::Result<Server> {
         .route("GET", SLOW_PATH, Reply::text(SLOW_BODY).delay(SLOW_DELAY))
         .start()
 }
+
+/// The URL a demo fetches: the reader's `--url`, or `/` on a fresh loopback [`server`], returned
+/// beside it so it keeps serving until the demo drops it.
+pub fn url_or_server(url: Option<String>) -> std::io::Result<(String, Option<Server>)> {
+    match url {
+        Some(url) => Ok((url, None)),
+        None => {
+            let server = server()?;
+            Ok((server.url("/"), Some(server)))
+        }
+    }
+}

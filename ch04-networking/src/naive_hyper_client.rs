@@ -97,15 +97,9 @@ pub fn run(mut args: Args) -> DemoResult {
     let url = args.url()?;
     args.finish()?;
     crate::rt::start()?;
-    let (url, server) = match url {
-        Some(url) => (url, None),
-        // Book: `http://www.rust-lang.org`; the loopback server keeps the demo offline, and also
-        // shows that not a single request got out.
-        None => {
-            let server = crate::loopback::server()?;
-            (server.url("/"), Some(server))
-        }
-    };
+    // Book: `http://www.rust-lang.org`; the loopback server keeps the demo offline, and also
+    // shows that not a single request got out.
+    let (url, server) = crate::loopback::url_or_server(url)?;
     println!("GET {url} with hyper-util's tokio-based client, in a task on chapter 3's runtime");
     println!("(expect a panic message on stderr: the panic hook prints it before we catch it)");
 
