@@ -20,7 +20,6 @@
 //! we keep the values `join` returns instead of discarding them, and we add the panicking thread to
 //! show the `Err` side of `join`.
 
-use std::any::Any;
 use std::io;
 use std::panic::{self, PanicHookInfo};
 use std::sync::Arc;
@@ -101,14 +100,9 @@ pub fn join_a_panicking_thread() -> io::Result<thread::Result<u64>> {
     Ok(handle.join())
 }
 
-/// The message inside a panic payload: panics carry a `&'static str` or a `String` unless someone
-/// used `panic_any` with another type.
-pub fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-}
+/// The message inside a panic payload (`common::panic::text`): panics carry a `&'static str` or a
+/// `String` unless someone used `panic_any` with another type.
+pub use common::panic::text as panic_message;
 
 /// Runs `work` with panics on the thread named `quiet_thread` kept off stderr.
 ///
@@ -227,9 +221,9 @@ mod tests {
 
     #[test]
     fn panic_message_reads_str_and_string_payloads_only() {
-        let text: Box<dyn Any + Send> = Box::new("static");
-        let owned: Box<dyn Any + Send> = Box::new(String::from("owned"));
-        let number: Box<dyn Any + Send> = Box::new(42_u32);
+        let text: Box<dyn std::any::Any + Send> = Box::new("static");
+        let owned: Box<dyn std::any::Any + Send> = Box::new(String::from("owned"));
+        let number: Box<dyn std::any::Any + Send> = Box::new(42_u32);
         assert_eq!(panic_message(text.as_ref()), Some("static"));
         assert_eq!(panic_message(owned.as_ref()), Some("owned"));
         assert_eq!(panic_message(number.as_ref()), None);

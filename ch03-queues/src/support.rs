@@ -16,7 +16,6 @@
 //! - [`wait_for`] and [`serial`]: a `block_on` with a watchdog, and the lock that serialises the
 //!   tests of one step (its queues are `static`, so its tests share them).
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
@@ -276,15 +275,7 @@ fn numbered_polls(timeline: &Timeline) -> Vec<(String, usize, common::timeline::
 }
 
 /// The text of a panic payload: what `panic!("boom")` or `panic!("{x}")` was given.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "(a panic payload that is not text)".to_string()
-    }
-}
+pub use common::panic::message as panic_message;
 
 /// `future::block_on(future)` under a watchdog, for tests: panics if it takes longer than
 /// [`WATCHDOG`], and passes on a panic of the future (a `Task`'s, say) with its payload.

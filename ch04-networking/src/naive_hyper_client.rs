@@ -19,7 +19,6 @@
 //! panicking task re-raises its panic where the task is awaited, so the demo catches it inside the
 //! task to print it instead of ending the program.
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
@@ -82,15 +81,7 @@ pub fn run_naive(url: Uri) -> anyhow::Result<Outcome> {
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The text of a panic payload (`panic!` with a literal gives `&str`, with arguments `String`).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        text.to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "(a panic without a message)".to_string()
-    }
-}
+use common::panic::message as panic_message;
 
 /// Runs the demo: `naive-hyper-client [--url URL]`.
 pub fn run(mut args: Args) -> DemoResult {
@@ -155,6 +146,6 @@ mod tests {
     fn panic_messages_are_read_from_both_payload_types() {
         assert_eq!(panic_message(&"literal"), "literal");
         assert_eq!(panic_message(&String::from("formatted")), "formatted");
-        assert_eq!(panic_message(&42), "(a panic without a message)");
+        assert_eq!(panic_message(&42), common::panic::NOT_TEXT);
     }
 }

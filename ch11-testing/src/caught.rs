@@ -6,7 +6,6 @@
 //! the message. Rust's panic hook still prints the panic on stderr first (we leave the process-wide
 //! hook alone), so [`show_panic`] announces it before it happens.
 
-use std::any::Any;
 use std::fmt::Debug;
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -31,15 +30,7 @@ pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 /// let payload: Box<dyn std::any::Any + Send> = Box::new(String::from("formatted 42"));
 /// assert_eq!(ch11::caught::panic_message(payload.as_ref()), "formatted 42");
 /// ```
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "(a panic without a text message)".to_string()
-    }
-}
+pub use common::panic::message as panic_message;
 
 /// For the tour: says a panic message is coming, runs `f` under [`catch_panic`], and prints what
 /// was caught (each line indented), or the value if nothing panicked.

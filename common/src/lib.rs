@@ -10,6 +10,7 @@
 //! | [`timeline`] | spans recorded from any thread, drawn as an ASCII Gantt chart; [`timeline::CountPolls`] | most chapters |
 //! | `http` (feature `http`) | a loopback HTTP/1.1 server with routes, delays, counters and arrival times | ch01, ch04, ch09 |
 //! | `client` (feature `client`) | the one place reqwest clients are built | ch01, ch09 |
+//! | [`panic`] | the text inside a panic payload | ch01, ch03, ch04, ch10, ch11 |
 //! | [`xorshift`] | deterministic pseudo-random numbers, no dependency | ch01, ch10 |
 //! | `testing` (feature `testing`) | run a chapter binary as a reader does, under a watchdog | chapter tests |
 //!
@@ -20,6 +21,7 @@
 
 pub mod counter;
 pub mod demo;
+pub mod panic;
 pub mod timeline;
 pub mod xorshift;
 

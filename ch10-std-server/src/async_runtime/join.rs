@@ -160,12 +160,4 @@ impl<T> Future for JoinHandle<T> {
 }
 
 /// Turns a panic payload into the message `JoinError::Panicked` carries.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".to_string()
-    }
-}
+pub(crate) use common::panic::message as panic_message;
